@@ -1,0 +1,220 @@
+"""The admin: policies with the close switch, block rules, the incident log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import incidents, inspect, policies, rules
+from .models import BlockRule, FormPolicy, Incident
+
+
+def _close(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, hours: int | None) -> None:
+    until = timezone.now() + timedelta(hours=hours) if hours else None
+    for row in queryset:
+        policies.set_closed(row.form_key, True, until=until)
+    modeladmin.message_user(
+        request,
+        ngettext("Closed %(count)d form.", "Closed %(count)d forms.", queryset.count()) % {"count": queryset.count()},
+        messages.WARNING,
+    )
+
+
+@admin.action(description=_("Close now (until reopened)"), permissions=["change"])
+def close_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, None)
+
+
+@admin.action(description=_("Close for 1 hour"), permissions=["change"])
+def close_forms_1h(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, 1)
+
+
+@admin.action(description=_("Close for 24 hours"), permissions=["change"])
+def close_forms_24h(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, 24)
+
+
+@admin.action(description=_("Reopen"), permissions=["change"])
+def reopen_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for row in queryset:
+        policies.set_closed(row.form_key, False)
+    modeladmin.message_user(
+        request,
+        ngettext("Reopened %(count)d form.", "Reopened %(count)d forms.", queryset.count())
+        % {"count": queryset.count()},
+        messages.SUCCESS,
+    )
+
+
+@admin.register(FormPolicy)
+class FormPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "state", "closed", "closed_until", "enabled", "monitor_only", "rate_limit", "updated_at"]
+    list_editable = ["closed", "closed_until"]
+    list_display_links = ["__str__"]
+    actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms]
+    search_fields = ["form_key"]
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        (None, {"fields": ["form_key", "enabled", "monitor_only"]}),
+        (
+            _("Emergency close"),
+            {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
+        ),
+        (
+            _("Rate limit and automatic bans"),
+            {
+                "fields": ["rate_limit", "burst_count", "burst_window", "ban_duration", "ban_growth", "ban_max"],
+                "description": _("On a form's row, leave a field empty to use the site-wide default."),
+            },
+        ),
+        (None, {"fields": ["updated_at"]}),
+    ]
+
+    @admin.display(description=_("state"))
+    def state(self, obj: FormPolicy) -> str:
+        now = timezone.now()
+        if obj.is_closed_at(now):
+            if obj.closed_until:
+                return format_html(
+                    '<strong style="color:#ba2121">{}</strong>',
+                    _("closed until %(time)s")
+                    % {"time": timezone.localtime(obj.closed_until).strftime("%Y-%m-%d %H:%M")},
+                )
+            return format_html('<strong style="color:#ba2121">{}</strong>', _("closed"))
+        if obj.enabled is False:
+            return _("not checked")
+        if obj.monitor_only:
+            return _("monitor only")
+        return _("open")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: FormPolicy | None = None) -> list[str]:
+        if obj is not None:
+            return [*self.readonly_fields, "form_key"]
+        return list(self.readonly_fields)
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "active"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("yes", _("in force")), ("no", _("expired"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        in_force = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        if self.value() == "yes":
+            return queryset.filter(in_force)
+        if self.value() == "no":
+            return queryset.exclude(in_force)
+        return queryset
+
+
+@admin.action(description=_("Unban / lift now"), permissions=["change"])
+def lift_rules(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = queryset.update(expires_at=timezone.now())
+    rules.invalidate()
+    modeladmin.message_user(request, _("Lifted %(count)d rules.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.action(description=_("Extend by 7 days"), permissions=["change"])
+def extend_rules(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    now = timezone.now()
+    for rule in queryset.exclude(expires_at__isnull=True):
+        rule.expires_at = max(rule.expires_at, now) + timedelta(days=7)
+        rule.save(update_fields=["expires_at"])
+    rules.invalidate()
+    modeladmin.message_user(request, _("Extended the selected rules by 7 days."), messages.SUCCESS)
+
+
+@admin.action(description=_("Make permanent"), permissions=["change"])
+def make_permanent(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = queryset.update(expires_at=None)
+    rules.invalidate()
+    modeladmin.message_user(request, _("%(count)d rules no longer expire.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(BlockRule)
+class BlockRuleAdmin(admin.ModelAdmin):
+    list_display = ["network", "kind", "source", "in_force", "expires_at", "offence", "hits", "reason", "created_at"]
+    list_filter = [ActiveFilter, "kind", "source", "form_key"]
+    search_fields = ["network", "reason"]
+    date_hierarchy = "created_at"
+    actions = [lift_rules, extend_rules, make_permanent]
+    readonly_fields = ["hits", "offence"]
+    fields = ["network", "kind", "reason", "expires_at", "source", "form_key", "offence", "hits"]
+
+    @admin.display(boolean=True, description=_("in force"))
+    def in_force(self, obj: BlockRule) -> bool:
+        return obj.is_active_at(timezone.now())
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "inspect/",
+                self.admin_site.admin_view(self.inspect_view),
+                name="formguard_inspect",
+            ),
+            *super().get_urls(),
+        ]
+
+    def inspect_view(self, request: HttpRequest) -> HttpResponse:
+        typed = request.GET.get("ip", "").strip()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("What does formguard see?"),
+            "opts": self.model._meta,
+            "typed": typed,
+            "current": inspect.describe_request(request),
+            "lookup": inspect.describe_ip(typed) if typed else None,
+        }
+        return TemplateResponse(request, "admin/formguard/inspect.html", context)
+
+
+@admin.action(description=_("Ban these IPs (7 days)"))
+def ban_incident_ips(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    networks = sorted(set(queryset.values_list("ip_bucket", flat=True)))
+    for network in networks:
+        if not rules.is_blocked(network.split("/")[0]):
+            rules.add_rule(network, duration=timedelta(days=7), reason=str(_("banned from the incident log")))
+    modeladmin.message_user(request, _("Banned %(count)d IPs for 7 days.") % {"count": len(networks)}, messages.SUCCESS)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["last_seen", "ip", "country", "form_key", "reason", "count", "monitor_only", "path"]
+    list_filter = ["reason", "form_key", "country", "monitor_only"]
+    search_fields = ["ip", "ip_bucket"]
+    date_hierarchy = "first_seen"
+    actions = [ban_incident_ips]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
+        # Viewing only; actions check their own "change" permission below.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
+        return request.user.is_superuser
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        incidents.flush_pending()
+        return super().changelist_view(request, extra_context)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("formguard.add_blockrule"):
+            actions.pop("ban_incident_ips", None)
+        return actions

@@ -1,0 +1,149 @@
+"""System checks, one fixed id per condition (listed in the README).
+
+| id              | condition                                                        |
+|-----------------|------------------------------------------------------------------|
+| formguard.E001  | ``FormGuardMiddleware`` is not in ``MIDDLEWARE``                  |
+| formguard.E002  | a ``TRUSTED_PROXIES`` entry is not an IP or CIDR                 |
+| formguard.E003  | ``CACHE_FAILURE`` is neither "open" nor "closed"                 |
+| formguard.E004  | the counter cache is ``DummyCache``: nothing would ever count    |
+| formguard.E005  | ``DEFAULT_POLICY`` has an unreadable rate or an unknown key      |
+| formguard.E006  | ``CLIENT_IP_RESOLVER`` cannot be imported                        |
+| formguard.E007  | ``IPV6_PREFIX`` / ``IPV4_PREFIX`` out of range                   |
+| formguard.W001  | (deploy) the counter cache is not shared between processes       |
+| formguard.W002  | ``RATELIMIT_ENABLE = False`` switches formguard's counters off   |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULT_POLICY, DEFAULTS, conf
+
+MIDDLEWARE_PATH = "formguard.middleware.FormGuardMiddleware"
+SHARED_CACHE_BACKENDS = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.memcached.PyMemcacheCache",
+    "django.core.cache.backends.memcached.PyLibMCCache",
+    "django_redis.cache.RedisCache",
+)
+LOCAL_CACHE_BACKENDS = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+    "django.core.cache.backends.db.DatabaseCache",
+)
+
+
+def _cache_backend() -> str:
+    return settings.CACHES.get(conf.CACHE_ALIAS, {}).get("BACKEND", "")
+
+
+@register(Tags.security)
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
+    if MIDDLEWARE_PATH not in settings.MIDDLEWARE:
+        return [
+            Error(
+                "formguard's middleware is not installed, so no form is guarded.",
+                hint=f"Add '{MIDDLEWARE_PATH}' to MIDDLEWARE.",
+                id="formguard.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
+    errors: list = []
+    user = getattr(settings, "FORMGUARD", None) or {}
+    unknown = set(user) - set(DEFAULTS)
+    if unknown:
+        errors.append(
+            Error(
+                f"Unknown FORMGUARD settings: {', '.join(sorted(unknown))}.",
+                hint="See the settings reference in formguard's README.",
+                id="formguard.E005",
+            )
+        )
+    try:
+        _ = conf.TRUSTED_PROXIES
+    except ValueError as exc:
+        errors.append(
+            Error(
+                f"FORMGUARD['TRUSTED_PROXIES'] has an entry that is not an IP or CIDR: {exc}",
+                id="formguard.E002",
+            )
+        )
+    if conf.CACHE_FAILURE not in ("open", "closed"):
+        errors.append(
+            Error(
+                f"FORMGUARD['CACHE_FAILURE'] is {conf.CACHE_FAILURE!r}.",
+                hint="Use 'open' (let requests through while the cache is down) or 'closed' (refuse with 503).",
+                id="formguard.E003",
+            )
+        )
+    if _cache_backend() == "django.core.cache.backends.dummy.DummyCache":
+        errors.append(
+            Error(
+                f"The cache {conf.CACHE_ALIAS!r} is DummyCache: formguard's rate limits and bursts never count.",
+                hint="Use RedisCache (several processes) or LocMemCache (one process), or set RATELIMIT_USE_CACHE.",
+                id="formguard.E004",
+            )
+        )
+    errors.extend(_check_default_policy())
+    resolver = conf.CLIENT_IP_RESOLVER
+    if resolver:
+        try:
+            import_string(resolver)
+        except ImportError as exc:
+            errors.append(Error(f"FORMGUARD['CLIENT_IP_RESOLVER'] cannot be imported: {exc}", id="formguard.E006"))
+    if not 0 <= conf.IPV6_PREFIX <= 128 or not 0 <= conf.IPV4_PREFIX <= 32:
+        errors.append(Error("FORMGUARD['IPV6_PREFIX'] must be 0–128 and IPV4_PREFIX 0–32.", id="formguard.E007"))
+    if getattr(settings, "RATELIMIT_ENABLE", True) is False:
+        errors.append(
+            Warning(
+                "RATELIMIT_ENABLE is False: django-ratelimit, and so formguard's rate limits and burst bans, "
+                "count nothing.",
+                id="formguard.W002",
+            )
+        )
+    return errors
+
+
+def _check_default_policy() -> list:
+    from .ratelimits import parse_rate
+
+    user = (getattr(settings, "FORMGUARD", None) or {}).get("DEFAULT_POLICY", {})
+    errors = []
+    unknown = set(user) - set(DEFAULT_POLICY)
+    if unknown:
+        errors.append(
+            Error(f"FORMGUARD['DEFAULT_POLICY'] has unknown keys: {', '.join(sorted(unknown))}.", id="formguard.E005")
+        )
+    try:
+        parse_rate(conf.DEFAULT_POLICY["rate_limit"])
+    except ValueError as exc:
+        errors.append(Error(f"FORMGUARD['DEFAULT_POLICY']['rate_limit']: {exc}", id="formguard.E005"))
+    return errors
+
+
+@register(Tags.caches, deploy=True)
+def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list:
+    backend = _cache_backend()
+    if backend in LOCAL_CACHE_BACKENDS:
+        return [
+            Warning(
+                f"formguard counts requests in the cache {conf.CACHE_ALIAS!r} ({backend.rsplit('.', 1)[-1]}), "
+                "which is not shared between processes or not atomic: with several workers each one counts "
+                "alone and a flood passes several times the limit.",
+                hint=(
+                    "Use Django's RedisCache: CACHES = {'default': {'BACKEND': "
+                    "'django.core.cache.backends.redis.RedisCache', 'LOCATION': 'redis://127.0.0.1:6379'}}. "
+                    "With a single process, silence this with SILENCED_SYSTEM_CHECKS = ['formguard.W001']."
+                ),
+                id="formguard.W001",
+            )
+        ]
+    return []

@@ -1,0 +1,141 @@
+"""formguard's static configuration, read from ``settings.FORMGUARD`` on access.
+
+Every property reads Django's settings at the moment it is used, so
+``override_settings(FORMGUARD={...})`` works in tests and nothing is computed
+at import time. Runtime switches (closing a form, thresholds, block rules) are
+not here: they are database rows edited in the admin (see ``models.py``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+# Defaults for the site-wide policy row, used when that row is first created.
+# After that the admin is the place to change them.
+DEFAULT_POLICY: dict[str, Any] = {
+    "enabled": True,
+    "monitor_only": False,
+    "rate_limit": "5/10m",
+    "burst_count": 10,
+    "burst_window": 60,
+    "ban_duration": 3600,
+    "ban_growth": 4.0,
+    "ban_max": 30 * 24 * 3600,
+}
+
+DEFAULTS: dict[str, Any] = {
+    # Addresses (IPs or CIDRs) of the reverse proxies in front of Django.
+    # Forwarding headers are ignored unless the peer is one of these.
+    "TRUSTED_PROXIES": [],
+    # The header a trusted proxy puts the client address in.
+    "CLIENT_IP_HEADER": "X-Forwarded-For",
+    # Dotted path of a callable(request) -> ipaddress address; replaces
+    # formguard.ip.client_ip everywhere when set.
+    "CLIENT_IP_RESOLVER": None,
+    # Counters and bans group IPv6 clients by this prefix (one host owns a /64).
+    "IPV6_PREFIX": 64,
+    "IPV4_PREFIX": 32,
+    # What the counting checks do when the cache raises: "open" lets the
+    # request go on (block rules still apply from the database), "closed"
+    # refuses it with 503.
+    "CACHE_FAILURE": "open",
+    # Prefix of every cache key formguard writes.
+    "KEY_PREFIX": "formguard",
+    # Values of the site-wide policy row when it is first created.
+    "DEFAULT_POLICY": {},
+    # Incidents of one IP (or IPv6 prefix), form and reason within this many
+    # seconds are one row with a count.
+    "INCIDENT_WINDOW": 3600,
+    # At most one count update per incident row within this many seconds.
+    "INCIDENT_FLUSH_INTERVAL": 30,
+    # Templates of the pages formguard answers with.
+    "CLOSED_TEMPLATE": "formguard/closed.html",
+    "BLOCKED_TEMPLATE": "formguard/blocked.html",
+    "REFUSED_TEMPLATE": "formguard/refused.html",
+}
+
+
+@lru_cache(maxsize=64)
+def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values)
+
+
+class FormGuardSettings:
+    """Typed access to ``settings.FORMGUARD`` merged over ``DEFAULTS``."""
+
+    def _get(self, name: str) -> Any:
+        user = getattr(settings, "FORMGUARD", None) or {}
+        return user.get(name, DEFAULTS[name])
+
+    @property
+    def TRUSTED_PROXIES(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        value = self._get("TRUSTED_PROXIES")
+        if isinstance(value, str):
+            value = [value]
+        return _parse_networks(tuple(value))
+
+    @property
+    def CLIENT_IP_HEADER(self) -> str:
+        return self._get("CLIENT_IP_HEADER")
+
+    @property
+    def CLIENT_IP_META_KEY(self) -> str:
+        return "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")
+
+    @property
+    def CLIENT_IP_RESOLVER(self) -> str | None:
+        return self._get("CLIENT_IP_RESOLVER")
+
+    @property
+    def IPV6_PREFIX(self) -> int:
+        return int(self._get("IPV6_PREFIX"))
+
+    @property
+    def IPV4_PREFIX(self) -> int:
+        return int(self._get("IPV4_PREFIX"))
+
+    @property
+    def CACHE_ALIAS(self) -> str:
+        # Counters go through django-ratelimit, which reads this setting
+        # itself; formguard keeps the rest of its cached state in the same
+        # cache so there is one thing to configure.
+        return getattr(settings, "RATELIMIT_USE_CACHE", "default")
+
+    @property
+    def CACHE_FAILURE(self) -> str:
+        return self._get("CACHE_FAILURE")
+
+    @property
+    def KEY_PREFIX(self) -> str:
+        return self._get("KEY_PREFIX")
+
+    @property
+    def DEFAULT_POLICY(self) -> dict[str, Any]:
+        return {**DEFAULT_POLICY, **self._get("DEFAULT_POLICY")}
+
+    @property
+    def INCIDENT_WINDOW(self) -> int:
+        return int(self._get("INCIDENT_WINDOW"))
+
+    @property
+    def INCIDENT_FLUSH_INTERVAL(self) -> int:
+        return int(self._get("INCIDENT_FLUSH_INTERVAL"))
+
+    @property
+    def CLOSED_TEMPLATE(self) -> str:
+        return self._get("CLOSED_TEMPLATE")
+
+    @property
+    def BLOCKED_TEMPLATE(self) -> str:
+        return self._get("BLOCKED_TEMPLATE")
+
+    @property
+    def REFUSED_TEMPLATE(self) -> str:
+        return self._get("REFUSED_TEMPLATE")
+
+
+conf = FormGuardSettings()

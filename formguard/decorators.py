@@ -1,0 +1,53 @@
+"""How a site marks its inquiry views: ``guard_form`` and ``GuardedFormMixin``.
+
+Both only attach the form key to the view; ``FormGuardMiddleware`` reads it
+in ``process_view`` and decides, for sync and async views alike (as Django's
+``csrf_exempt`` marks and ``CsrfViewMiddleware`` acts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+ATTRIBUTE = "formguard_form_key"
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
+
+
+def guard_form(form_key: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Mark a view (function, async function or ``as_view()``) as a guarded form.
+
+    ::
+
+        @guard_form("contact")
+        def contact(request): ...
+
+        path("inquiry/", guard_form("inquiry")(ThirdPartyView.as_view()))
+    """
+    if not form_key or not isinstance(form_key, str) or form_key == "*":
+        raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
+
+    def mark(view: ViewFunc) -> ViewFunc:
+        setattr(view, ATTRIBUTE, form_key)
+        return view
+
+    return mark
+
+
+class GuardedFormMixin:
+    """Mixin for class-based views: set ``formguard_form_key = "contact"``."""
+
+    formguard_form_key: str = ""
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+        view = super().as_view(**initkwargs)  # type: ignore[misc]
+        form_key = initkwargs.get(ATTRIBUTE) or cls.formguard_form_key
+        if not form_key:
+            raise ValueError(f"{cls.__name__} needs formguard_form_key.")
+        return guard_form(form_key)(view)
+
+
+def form_key_of(view: Callable[..., Any]) -> str | None:
+    return getattr(view, ATTRIBUTE, None)

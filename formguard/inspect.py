@@ -1,0 +1,92 @@
+"""What formguard sees for a request or an IP: the admin's diagnosis page and the CLI.
+
+Most trouble with a tool of this kind is a misread proxy setup; this puts
+every input of the client-IP decision next to its result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import rules
+from .conf import conf
+from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
+from .models import FormPolicy, Reason
+from .pipeline import Attempt, check_allowlist, check_blacklist, check_closed, check_country, run_checks
+from .policies import get_policy
+
+FORWARDING_HEADERS = (
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "Forwarded",
+    "CF-Connecting-IP",
+    "True-Client-IP",
+    "Client-IP",
+)
+
+# The checks that only read state; the counting ones are described, not run.
+READ_ONLY_CHECKS = (check_allowlist, check_closed, check_blacklist, check_country)
+
+
+def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
+    now = timezone.now()
+    outcomes = []
+    keys = FormPolicy.objects.exclude(form_key="*").values_list("form_key", flat=True)
+    for form_key in keys:
+        policy = get_policy(form_key)
+        attempt = Attempt(request=request, form_key=form_key, policy=policy, ip=address, now=now)
+        verdict = run_checks(attempt, READ_ONLY_CHECKS)
+        if verdict.allowed:
+            if verdict.check == "allowlist":
+                outcome = _("allowed (allowlist): no further checks")
+            else:
+                outcome = _("form shown; POSTs limited to %(rate)s") % {"rate": policy.rate_limit}
+            if verdict.monitored:
+                outcome += " " + _("(monitor only; would refuse: %(reasons)s)") % {
+                    "reasons": ", ".join(str(Reason(v.reason).label) for v in verdict.monitored)
+                }
+        else:
+            outcome = _("refused: %(reason)s (HTTP %(status)s)") % {
+                "reason": Reason(verdict.reason).label,
+                "status": verdict.status,
+            }
+        outcomes.append({"form_key": form_key, "outcome": outcome, "verdict": verdict})
+    return outcomes
+
+
+def describe_ip(typed: str, request: HttpRequest | None = None) -> dict[str, Any]:
+    address = parse_ip(typed)
+    if address is None:
+        return {"typed": typed, "error": _("Not an IP address.")}
+    now = timezone.now()
+    return {
+        "typed": typed,
+        "ip": str(address),
+        "bucket": bucket_key(address),
+        "rules": rules.get_index().matches(address, now),
+        "outcomes": _outcomes(request or HttpRequest(), address),
+    }
+
+
+def describe_request(request: HttpRequest) -> dict[str, Any]:
+    headers = {name: request.META.get("HTTP_" + name.upper().replace("-", "_"), "") for name in FORWARDING_HEADERS}
+    description: dict[str, Any] = {
+        "remote_addr": request.META.get("REMOTE_ADDR", ""),
+        "headers": {k: v for k, v in headers.items() if v},
+        "trusted_proxies": [str(n) for n in conf.TRUSTED_PROXIES],
+        "header_read": conf.CLIENT_IP_HEADER,
+        "resolver": conf.CLIENT_IP_RESOLVER or "formguard.ip.resolve_client_ip",
+    }
+    try:
+        peer = peer_ip(request)
+        description["peer_trusted"] = is_trusted_proxy(peer)
+        client = resolve_client_ip(request)
+    except Exception as exc:  # ImproperlyConfigured: shown, not raised, on this page
+        description["error"] = str(exc)
+        return description
+    description.update(describe_ip(str(client), request))
+    return description

@@ -1,0 +1,162 @@
+"""``manage.py formguard``: the operator's switchboard when the admin is not at hand.
+
+manage.py formguard status
+manage.py formguard close [--form KEY] [--for 2h] [--message TEXT]
+manage.py formguard open [--form KEY]
+manage.py formguard ban IP_OR_CIDR [--for 1d] [--reason TEXT]
+manage.py formguard unban IP_OR_CIDR
+manage.py formguard allow IP_OR_CIDR [--for 1d] [--reason TEXT]
+manage.py formguard inspect IP
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+from django.utils import timezone
+
+from formguard import inspect, policies, rules
+from formguard.ip import network_text, parse_network
+from formguard.models import SITE_WIDE, BlockRule, FormPolicy
+
+DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90m"``, ``"2h"``, ``"1d"``, ``"2w"`` → timedelta."""
+    match = DURATION_RE.match(text or "")
+    if not match or int(match.group(1)) < 1:
+        raise CommandError(f"Not a duration: {text!r}. Write it like 30m, 2h, 1d or 2w.")
+    return timedelta(seconds=int(match.group(1)) * UNITS[match.group(2)])
+
+
+def network_arg(text: str) -> str:
+    try:
+        return network_text(parse_network(text))
+    except ValueError:
+        raise CommandError(f"Not an IP address or CIDR range: {text!r}") from None
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+class Command(BaseCommand):
+    help = "Close and reopen forms, ban and allow IPs, and see formguard's state."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        sub.add_parser("status", help="Every form's state: open or closed, by what, until when.")
+
+        close = sub.add_parser("close", help="Close a form (default: every form).")
+        close.add_argument("--form", default=SITE_WIDE, help="Form key; default: every form (site-wide).")
+        close.add_argument("--for", dest="duration", help="Reopen by itself after this long: 30m, 2h, 1d.")
+        close.add_argument("--message", help="Text shown to visitors instead of the default.")
+
+        reopen = sub.add_parser("open", help="Reopen a form (default: the site-wide switch).")
+        reopen.add_argument("--form", default=SITE_WIDE, help="Form key; default: the site-wide switch.")
+
+        for name, text in (("ban", "Blacklist an IP or CIDR range."), ("allow", "Allowlist an IP or CIDR range.")):
+            p = sub.add_parser(name, help=text)
+            p.add_argument("network", metavar="IP_OR_CIDR")
+            p.add_argument("--for", dest="duration", help="Expire after this long: 2h, 1d, 2w. Default: never.")
+            p.add_argument("--reason", default="", help="Why (shown in the admin).")
+
+        unban = sub.add_parser("unban", help="Lift the blacklist rules for exactly this IP or range.")
+        unban.add_argument("network", metavar="IP_OR_CIDR")
+
+        look = sub.add_parser("inspect", help="What formguard would do with a request from this IP.")
+        look.add_argument("ip")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        getattr(self, "handle_" + options["action"])(**options)
+
+    def handle_status(self, **options: Any) -> None:
+        now = timezone.now()
+        rows = list(FormPolicy.objects.all())
+        if not rows:
+            self.stdout.write("No form has been used yet; every form is open.")
+        site = next((r for r in rows if r.is_site_wide), None)
+        site_closed = site is not None and site.is_closed_at(now)
+        for row in sorted(rows, key=lambda r: (not r.is_site_wide, r.form_key)):
+            name = "* (site-wide)" if row.is_site_wide else row.form_key
+            if row.is_closed_at(now):
+                until = f"until {_local(row.closed_until)}" if row.closed_until else "until reopened by hand"
+                state = self.style.ERROR(f"CLOSED {until}")
+            elif site_closed and not row.is_site_wide:
+                state = self.style.ERROR("CLOSED by the site-wide switch")
+            elif row.closed and row.closed_until and row.closed_until <= now:
+                state = self.style.SUCCESS(f"open (reopened by itself at {_local(row.closed_until)})")
+            else:
+                state = self.style.SUCCESS("open")
+            extra = []
+            if row.enabled is False:
+                extra.append("checks off")
+            if row.monitor_only:
+                extra.append("monitor only")
+            self.stdout.write(f"{name:<24} {state}" + (f"  [{', '.join(extra)}]" if extra else ""))
+        active = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        bans = BlockRule.objects.filter(active, kind=BlockRule.Kind.BLOCK).count()
+        allows = BlockRule.objects.filter(active, kind=BlockRule.Kind.ALLOW).count()
+        self.stdout.write(f"Block rules in force: {bans} blacklist, {allows} allowlist.")
+
+    def handle_close(self, form: str, duration: str | None, message: str | None, **options: Any) -> None:
+        until = timezone.now() + parse_duration(duration) if duration else None
+        policies.set_closed(form, True, until=until, message=message)
+        target = "Every form" if form == SITE_WIDE else f"Form {form!r}"
+        when = f"until {_local(until)}" if until else "until `formguard open`"
+        self.stdout.write(self.style.WARNING(f"{target} closed {when}."))
+
+    def handle_open(self, form: str, **options: Any) -> None:
+        policies.set_closed(form, False)
+        target = "The site-wide switch" if form == SITE_WIDE else f"Form {form!r}"
+        self.stdout.write(self.style.SUCCESS(f"{target} is open."))
+        now = timezone.now()
+        still = [r.form_key for r in FormPolicy.objects.filter(closed=True) if r.is_closed_at(now)]
+        if still:
+            self.stdout.write(self.style.WARNING(f"Still closed: {', '.join(still)}"))
+
+    def _add(self, kind: str, network: str, duration: str | None, reason: str) -> None:
+        network = network_arg(network)
+        delta = parse_duration(duration) if duration else None
+        rule = rules.add_rule(network, kind=kind, duration=delta, reason=reason)
+        until = f"until {_local(rule.expires_at)}" if rule.expires_at else "with no expiry"
+        self.stdout.write(self.style.SUCCESS(f"{rule.get_kind_display().capitalize()}: {network} {until}."))
+
+    def handle_ban(self, network: str, duration: str | None, reason: str, **options: Any) -> None:
+        self._add(BlockRule.Kind.BLOCK, network, duration, reason)
+
+    def handle_allow(self, network: str, duration: str | None, reason: str, **options: Any) -> None:
+        self._add(BlockRule.Kind.ALLOW, network, duration, reason)
+
+    def handle_unban(self, network: str, **options: Any) -> None:
+        network = network_arg(network)
+        lifted = rules.lift(network)
+        if lifted:
+            self.stdout.write(self.style.SUCCESS(f"Lifted {lifted} rule(s) for {network}."))
+            return
+        address = parse_network(network).network_address
+        wider = [m for m in rules.get_index().matches(address, timezone.now()) if m.kind == BlockRule.Kind.BLOCK]
+        if wider:
+            names = ", ".join(m.network for m in wider)
+            raise CommandError(f"No rule for exactly {network}; it is blocked by {names}. Unban that instead.")
+        raise CommandError(f"No blacklist rule in force for {network}.")
+
+    def handle_inspect(self, ip: str, **options: Any) -> None:
+        found = inspect.describe_ip(ip)
+        if "error" in found:
+            raise CommandError(f"Not an IP address: {ip!r}")
+        self.stdout.write(f"IP: {found['ip']}  (counted and banned as {found['bucket']})")
+        for match in found["rules"]:
+            until = _local(match.expires_at) if match.expires_at else "never expires"
+            self.stdout.write(f"  rule: {match.kind} {match.network} ({match.source}, {until}) {match.reason}")
+        if not found["rules"]:
+            self.stdout.write("  no block or allow rule matches")
+        for outcome in found["outcomes"]:
+            self.stdout.write(f"  {outcome['form_key']}: {outcome['outcome']}")

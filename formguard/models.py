@@ -1,0 +1,235 @@
+"""Database rows: policies, block rules and incidents.
+
+Policies and rules are the source of truth and are edited in the admin;
+requests read them through caches (``policies.py``, ``rules.py``) that are
+invalidated when a row is saved or deleted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .ip import network_text, parse_network
+
+SITE_WIDE = "*"
+
+
+class Reason(models.TextChoices):
+    """Why a request was refused (or, in monitor-only mode, would have been)."""
+
+    CLOSED = "closed", _("form closed")
+    BLACKLISTED = "blacklisted", _("blacklisted")
+    AUTO_BANNED = "auto_banned", _("auto-banned")
+    COUNTRY = "country", _("country")
+    RATE_LIMITED = "rate_limited", _("rate limited")
+    BURST = "burst", _("burst (banned)")
+    HONEYPOT = "honeypot", _("honeypot field filled")
+    TOO_FAST = "too_fast", _("submitted too fast")
+    CAPTCHA = "captcha", _("captcha failed")
+    CAPTCHA_UNAVAILABLE = "captcha_down", _("captcha service unavailable")
+    CACHE_UNAVAILABLE = "cache_down", _("cache unavailable")
+
+
+def validate_rate(value: str) -> None:
+    from .ratelimits import parse_rate
+
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class FormPolicy(models.Model):
+    """How one guarded form is protected; the row keyed ``*`` is the site default.
+
+    On a form's row an empty field means "as the site-wide default". Closing
+    the site-wide row closes every form.
+    """
+
+    form_key = models.CharField(
+        _("form key"),
+        max_length=100,
+        unique=True,
+        help_text=_("The key the view is guarded under. “*” is the site-wide default."),
+    )
+    enabled = models.BooleanField(
+        _("protection enabled"),
+        null=True,
+        blank=True,
+        help_text=_("Off: the form is not checked at all (the close switch still works)."),
+    )
+    monitor_only = models.BooleanField(
+        _("monitor only"),
+        null=True,
+        blank=True,
+        help_text=_("Every check runs and records what it would have done, but nothing is refused."),
+    )
+    closed = models.BooleanField(
+        _("closed"),
+        default=False,
+        help_text=_("Emergency close: the form answers 503 and the site's view is not called."),
+    )
+    closed_until = models.DateTimeField(
+        _("closed until"),
+        null=True,
+        blank=True,
+        help_text=_("The form reopens by itself at this time. Empty: closed until reopened by hand."),
+    )
+    closed_message_ja = models.TextField(_("closed message (Japanese)"), blank=True)
+    closed_message_en = models.TextField(_("closed message (English)"), blank=True)
+
+    rate_limit = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text=_("POSTs allowed per IP per form, e.g. “5/10m”, “20/h”, “100/d”."),
+    )
+    burst_count = models.PositiveIntegerField(
+        _("burst: POSTs"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("An IP that sends more POSTs than this within the burst window is banned."),
+    )
+    burst_window = models.PositiveIntegerField(
+        _("burst: window (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    ban_duration = models.PositiveIntegerField(
+        _("first ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    ban_growth = models.FloatField(
+        _("ban growth factor"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1.0)],
+        help_text=_("Each repeat ban of the same IP lasts this many times longer than the last."),
+    )
+    ban_max = models.PositiveIntegerField(
+        _("longest ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("form policy")
+        verbose_name_plural = _("form policies")
+        ordering = ["form_key"]
+
+    def __str__(self) -> str:
+        if self.is_site_wide:
+            return str(_("Site-wide default"))
+        return self.form_key
+
+    @property
+    def is_site_wide(self) -> bool:
+        return self.form_key == SITE_WIDE
+
+    def is_closed_at(self, now) -> bool:
+        return self.closed and (self.closed_until is None or now < self.closed_until)
+
+    def clean(self) -> None:
+        if self.is_site_wide:
+            missing = [
+                f.verbose_name
+                for f in self._meta.fields
+                if f.name in ("enabled", "monitor_only", "rate_limit", "burst_count", "burst_window")
+                and getattr(self, f.name) in (None, "")
+            ]
+            if missing:
+                raise ValidationError(
+                    _("The site-wide default needs a value for: %(fields)s")
+                    % {"fields": ", ".join(str(m) for m in missing)}
+                )
+
+
+class BlockRule(models.Model):
+    """One IP or CIDR range, on the blacklist or the allowlist."""
+
+    class Kind(models.TextChoices):
+        BLOCK = "block", _("blacklist")
+        ALLOW = "allow", _("allowlist")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("manual")
+        AUTOMATIC = "auto", _("automatic")
+
+    network = models.CharField(_("IP or CIDR"), max_length=50, db_index=True)
+    kind = models.CharField(_("kind"), max_length=5, choices=Kind.choices, default=Kind.BLOCK)
+    source = models.CharField(_("source"), max_length=6, choices=Source.choices, default=Source.MANUAL)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    form_key = models.CharField(
+        _("form key"), max_length=100, blank=True, help_text=_("For automatic bans: the form that was flooded.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(
+        _("expires"), null=True, blank=True, db_index=True, help_text=_("Empty: never expires.")
+    )
+    offence = models.PositiveIntegerField(
+        _("offence number"), default=1, help_text=_("For automatic bans: how many times this IP has been banned.")
+    )
+    hits = models.PositiveBigIntegerField(_("requests stopped"), default=0)
+
+    class Meta:
+        verbose_name = _("block rule")
+        verbose_name_plural = _("block rules")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.network}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.network = network_text(parse_network(self.network))
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        try:
+            self.network = network_text(parse_network(self.network))
+        except ValueError as exc:
+            raise ValidationError({"network": _("Not an IP address or CIDR range: %s") % exc}) from exc
+
+    @property
+    def ip_network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return parse_network(self.network)
+
+    def is_active_at(self, now) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+class Incident(models.Model):
+    """Refusals of one client for one reason on one form, aggregated with a count."""
+
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now, db_index=True)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    count = models.PositiveBigIntegerField(_("count"), default=1)
+    ip = models.GenericIPAddressField(_("IP"))
+    ip_bucket = models.CharField(
+        _("IP group"), max_length=50, db_index=True, help_text=_("The IP, or its IPv6 prefix, counted as one client.")
+    )
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    form_key = models.CharField(_("form key"), max_length=100, db_index=True)
+    reason = models.CharField(_("reason"), max_length=30, choices=Reason.choices, db_index=True)
+    monitor_only = models.BooleanField(
+        _("monitor only"), default=False, help_text=_("Recorded in monitor-only mode: nothing was refused.")
+    )
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    path = models.CharField(_("path"), max_length=300, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    sample = models.JSONField(_("submitted sample"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-last_seen"]
+        indexes = [models.Index(fields=["ip_bucket", "form_key", "reason", "first_seen"])]
+
+    def __str__(self) -> str:
+        return f"{self.ip} {self.reason} ×{self.count}"

@@ -1,0 +1,244 @@
+"""The decision: one ordered list of checks, ``evaluate(request, form_key)``.
+
+Cheap checks first; each returns ``None`` ("go on") or a ``Verdict``; the
+first verdict wins. The middleware, decorator and mixin are thin shells around
+``evaluate``; they never decide anything themselves.
+
+| order | check        | GET                  | POST                        |
+|-------|--------------|----------------------|-----------------------------|
+| 1     | allowlist    | allow, skip the rest | allow, skip the rest        |
+| 2     | closed       | 503                  | 503                         |
+| 3     | blacklist    | 403                  | 403                         |
+| 4     | country      | (GeoIP issue)        | (GeoIP issue)               |
+| 5     | rate limit   | —                    | 429, Retry-After            |
+| 6     | burst        | —                    | ban, 403                    |
+| 7     | bot traps    | —                    | (traps issue)               |
+| 8     | captcha      | —                    | (captcha issue)             |
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import cache, ratelimits, rules
+from .conf import conf
+from .ip import IPAddress, bucket, bucket_key, client_ip
+from .models import BlockRule, Reason
+from .policies import Closure, Policy, get_policy
+
+logger = logging.getLogger("formguard.pipeline")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+@dataclass
+class Attempt:
+    """One request to a guarded form, as the checks see it."""
+
+    request: HttpRequest
+    form_key: str
+    policy: Policy
+    ip: IPAddress
+    now: datetime
+
+    @property
+    def is_submission(self) -> bool:
+        return self.request.method not in SAFE_METHODS
+
+    @property
+    def bucket(self) -> str:
+        return bucket_key(self.ip)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check decided. ``allowed`` verdicts let the site's view run."""
+
+    allowed: bool
+    check: str
+    reason: str = ""
+    status: int = 200
+    retry_after: int | None = None
+    closure: Closure | None = None
+    rule_id: int | None = None
+    ban: dict[str, Any] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    # In monitor-only mode: the refusals that were not carried out.
+    monitored: tuple[Verdict, ...] = ()
+
+    @classmethod
+    def allow(cls, check: str = "", **kwargs: Any) -> Verdict:
+        return cls(allowed=True, check=check, **kwargs)
+
+    @classmethod
+    def refuse(cls, check: str, reason: str, status: int, **kwargs: Any) -> Verdict:
+        return cls(allowed=False, check=check, reason=reason, status=status, **kwargs)
+
+
+Check = Callable[[Attempt], "Verdict | None"]
+
+
+def check_allowlist(attempt: Attempt) -> Verdict | None:
+    match = rules.find_allow(attempt.ip, attempt.now)
+    if match is not None:
+        return Verdict.allow("allowlist", rule_id=match.rule_id)
+    return None
+
+
+def check_closed(attempt: Attempt) -> Verdict | None:
+    closure = attempt.policy.closure_at(attempt.now)
+    if closure is None:
+        return None
+    return Verdict.refuse(
+        "closed",
+        Reason.CLOSED,
+        503,
+        retry_after=closure.retry_after(attempt.now),
+        closure=closure,
+        detail={"scope": closure.scope},
+    )
+
+
+def check_blacklist(attempt: Attempt) -> Verdict | None:
+    match = rules.find_block(attempt.ip, attempt.now)
+    if match is None:
+        return None
+    reason = Reason.AUTO_BANNED if match.source == BlockRule.Source.AUTOMATIC else Reason.BLACKLISTED
+    retry_after = None
+    if match.expires_at is not None:
+        retry_after = max(1, int((match.expires_at - attempt.now).total_seconds()))
+    return Verdict.refuse(
+        "blacklist", reason, 403, rule_id=match.rule_id, retry_after=retry_after, detail={"rule": match.network}
+    )
+
+
+def check_country(attempt: Attempt) -> Verdict | None:
+    # GeoIP filtering has its place here; it is added by the GeoIP issue.
+    return None
+
+
+def _cache_down_verdict(check: str) -> Verdict | None:
+    if conf.CACHE_FAILURE == "closed":
+        return Verdict.refuse(check, Reason.CACHE_UNAVAILABLE, 503, retry_after=60)
+    return None
+
+
+def _burst_verdict(attempt: Attempt) -> Verdict | None:
+    policy = attempt.policy
+    rate = f"{policy.burst_count}/{policy.burst_window}s"
+    usage = ratelimits.hit(f"formguard:burst:{attempt.form_key}", attempt.bucket, rate)
+    if not usage.exceeded:
+        return None
+    return Verdict.refuse(
+        "burst",
+        Reason.BURST,
+        403,
+        ban={
+            "network": bucket(attempt.ip),
+            "form_key": attempt.form_key,
+            "first": policy.ban_duration,
+            "growth": policy.ban_growth,
+            "cap": policy.ban_max,
+        },
+        detail={"posts": usage.count, "window": policy.burst_window},
+    )
+
+
+def check_rate_limit(attempt: Attempt) -> Verdict | None:
+    if not attempt.is_submission:
+        return None
+    try:
+        usage = ratelimits.hit(f"formguard:rate:{attempt.form_key}", attempt.bucket, attempt.policy.rate_limit)
+        if not usage.exceeded:
+            return None
+        # A refused POST still counts towards a burst: an IP that keeps
+        # hitting the rate limit is the one to ban.
+        return _burst_verdict(attempt) or Verdict.refuse(
+            "rate_limit",
+            Reason.RATE_LIMITED,
+            429,
+            retry_after=usage.seconds_left,
+            detail={"rate": attempt.policy.rate_limit},
+        )
+    except cache.CacheUnavailable:
+        return _cache_down_verdict("rate_limit")
+
+
+def check_burst(attempt: Attempt) -> Verdict | None:
+    if not attempt.is_submission:
+        return None
+    try:
+        return _burst_verdict(attempt)
+    except cache.CacheUnavailable:
+        return _cache_down_verdict("burst")
+
+
+def check_traps(attempt: Attempt) -> Verdict | None:
+    # Honeypot and too-fast checks have their place here (bot-trap issue).
+    return None
+
+
+def check_captcha(attempt: Attempt) -> Verdict | None:
+    # Captcha verification has its place here (captcha issue).
+    return None
+
+
+CHECKS: tuple[Check, ...] = (
+    check_allowlist,
+    check_closed,
+    check_blacklist,
+    check_country,
+    check_rate_limit,
+    check_burst,
+    check_traps,
+    check_captcha,
+)
+
+# Checks that still run when a form's protection is switched off.
+ALWAYS_ON: frozenset[Check] = frozenset({check_allowlist, check_closed})
+
+
+def make_attempt(request: HttpRequest, form_key: str, now: datetime | None = None) -> Attempt:
+    return Attempt(
+        request=request,
+        form_key=form_key,
+        policy=get_policy(form_key),
+        ip=client_ip(request),
+        now=now or timezone.now(),
+    )
+
+
+def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
+    """The pure decision over an ``Attempt``: first verdict wins.
+
+    In monitor-only mode every check runs, and the refusals they would have
+    made are returned in ``monitored`` of an allowing verdict.
+    """
+    policy = attempt.policy
+    monitored: list[Verdict] = []
+    for check in checks:
+        if not policy.enabled and check not in ALWAYS_ON:
+            continue
+        verdict = check(attempt)
+        if verdict is None:
+            continue
+        if verdict.allowed:
+            return replace(verdict, monitored=tuple(monitored))
+        if policy.monitor_only:
+            monitored.append(verdict)
+            continue
+        return verdict
+    return Verdict.allow("", monitored=tuple(monitored))
+
+
+def evaluate(request: HttpRequest, form_key: str, now: datetime | None = None) -> tuple[Attempt, Verdict]:
+    """Decide ``request`` to the form ``form_key``."""
+    attempt = make_attempt(request, form_key, now)
+    return attempt, run_checks(attempt)

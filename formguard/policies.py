@@ -1,0 +1,195 @@
+"""The one accessor for form policies: ``get_policy(form_key)``.
+
+Rows live in the database; requests read them from the shared cache. A save
+or delete bumps a generation key, so a switch flipped in the admin of one
+worker is seen by the next request of every worker, without a database read
+per request. The generation is read before the rows are loaded, so a save
+racing with a reload can only make the cached copy look stale, never fresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import get_language
+
+from . import cache
+from .conf import conf
+from .models import SITE_WIDE, FormPolicy
+
+logger = logging.getLogger("formguard.policies")
+
+# Fields a form's row may leave empty to inherit from the site-wide row.
+INHERITED_FIELDS = (
+    "enabled",
+    "monitor_only",
+    "rate_limit",
+    "burst_count",
+    "burst_window",
+    "ban_duration",
+    "ban_growth",
+    "ban_max",
+)
+_FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Why and until when a form is closed."""
+
+    scope: str  # "form" or "site"
+    until: datetime | None
+    message_ja: str
+    message_en: str
+
+    def message(self) -> str:
+        if (get_language() or "").startswith("ja"):
+            return self.message_ja or self.message_en
+        return self.message_en or self.message_ja
+
+    def retry_after(self, now: datetime) -> int | None:
+        if self.until is None:
+            return None
+        return max(1, int((self.until - now).total_seconds() + 0.999))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective policy of one form: its row merged over the site-wide row."""
+
+    form_key: str
+    enabled: bool
+    monitor_only: bool
+    rate_limit: str
+    burst_count: int
+    burst_window: int
+    ban_duration: int
+    ban_growth: float
+    ban_max: int
+    closures: tuple[Closure, ...] = ()
+
+    def closure_at(self, now: datetime) -> Closure | None:
+        """The closure in force at ``now``; of two, the one that lasts longer."""
+        active = [c for c in self.closures if c.until is None or now < c.until]
+        if not active:
+            return None
+        return max(active, key=lambda c: (c.until is None, c.until or now))
+
+
+def _generation_key() -> str:
+    return cache.make_key("policies", "generation")
+
+
+def _rows_key() -> str:
+    return cache.make_key("policies", "rows")
+
+
+def invalidate() -> None:
+    """Make every process reload policies on its next request."""
+    # While the cache is down nothing cached is served either.
+    with contextlib.suppress(cache.CacheUnavailable):
+        cache.call("set", _generation_key(), uuid.uuid4().hex, None)
+
+
+def _load_rows() -> dict[str, dict[str, Any]]:
+    return {row["form_key"]: row for row in FormPolicy.objects.values(*_FIELDS)}
+
+
+def _cached_rows() -> dict[str, dict[str, Any]]:
+    try:
+        found = cache.call("get_many", [_generation_key(), _rows_key()])
+    except cache.CacheUnavailable:
+        return _load_rows()
+    generation = found.get(_generation_key())
+    cached = found.get(_rows_key())
+    if generation is not None and cached is not None and cached[0] == generation:
+        return cached[1]
+    if generation is None:
+        generation = uuid.uuid4().hex
+        try:
+            # add(): if another process set one meanwhile, theirs stands and
+            # what we store below is simply treated as stale.
+            cache.call("add", _generation_key(), generation, None)
+        except cache.CacheUnavailable:
+            return _load_rows()
+    rows = _load_rows()
+    with contextlib.suppress(cache.CacheUnavailable):
+        cache.call("set", _rows_key(), (generation, rows), None)
+    return rows
+
+
+def _ensure_row(form_key: str) -> None:
+    defaults = {}
+    if form_key == SITE_WIDE:
+        defaults = {k: v for k, v in conf.DEFAULT_POLICY.items() if k in INHERITED_FIELDS}
+    try:
+        with transaction.atomic():
+            FormPolicy.objects.get_or_create(form_key=form_key, defaults=defaults)
+    except IntegrityError:  # created by a concurrent request
+        pass
+    invalidate()
+
+
+def _closure(row: dict[str, Any], scope: str) -> Closure | None:
+    if not row.get("closed"):
+        return None
+    return Closure(
+        scope=scope,
+        until=row.get("closed_until"),
+        message_ja=row.get("closed_message_ja") or "",
+        message_en=row.get("closed_message_en") or "",
+    )
+
+
+def get_policy(form_key: str) -> Policy:
+    """The effective policy of ``form_key``; creates its row on first use."""
+    rows = _cached_rows()
+    if SITE_WIDE not in rows or form_key not in rows:
+        for key in {SITE_WIDE, form_key} - rows.keys():
+            _ensure_row(key)
+        rows = _load_rows()
+    site, own = rows[SITE_WIDE], rows[form_key]
+    defaults = conf.DEFAULT_POLICY
+    values = {}
+    for field in INHERITED_FIELDS:
+        value = own.get(field) if own is not site else None
+        if value is None or value == "":
+            value = site.get(field)
+        if value is None or value == "":
+            value = defaults[field]
+        values[field] = value
+    closures = tuple(c for c in (_closure(site, "site"), _closure(own, "form") if own is not site else None) if c)
+    return Policy(form_key=form_key, closures=closures, **values)
+
+
+def set_closed(
+    form_key: str,
+    closed: bool,
+    *,
+    until: datetime | None = None,
+    message: str | None = None,
+) -> FormPolicy:
+    """Close or reopen a form (or with ``*``, every form), as admin and CLI do."""
+    row, _ = FormPolicy.objects.get_or_create(
+        form_key=form_key,
+        defaults=(
+            {k: v for k, v in conf.DEFAULT_POLICY.items() if k in INHERITED_FIELDS} if form_key == SITE_WIDE else {}
+        ),
+    )
+    row.closed = closed
+    row.closed_until = until if closed else None
+    if message is not None:
+        # One message typed by an operator is shown to every visitor.
+        row.closed_message_ja = row.closed_message_en = message
+    row.save()
+    if closed:
+        logger.warning("formguard: form %r closed until %s", form_key, until or "reopened by hand")
+    else:
+        logger.warning("formguard: form %r reopened", form_key)
+    return row

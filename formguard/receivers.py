@@ -1,0 +1,33 @@
+"""Cache invalidation when policies or rules change, in any process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_init, post_save
+from django.dispatch import receiver
+
+from . import policies, rules, signals
+from .models import BlockRule, FormPolicy
+
+
+@receiver(post_init, sender=FormPolicy, dispatch_uid="formguard.policy_loaded")
+def policy_loaded(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
+    instance._formguard_loaded_state = (instance.closed, instance.closed_until)
+
+
+@receiver([post_save, post_delete], sender=FormPolicy, dispatch_uid="formguard.policy_changed")
+def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
+    policies.invalidate()
+    if kwargs.get("signal") is post_save:
+        state = (instance.closed, instance.closed_until)
+        if state != getattr(instance, "_formguard_loaded_state", (False, None)):
+            instance._formguard_loaded_state = state
+            signals.form_closed.send(
+                sender=FormPolicy, form_key=instance.form_key, closed=instance.closed, until=instance.closed_until
+            )
+
+
+@receiver([post_save, post_delete], sender=BlockRule, dispatch_uid="formguard.rule_changed")
+def rule_changed(sender: type, instance: BlockRule, **kwargs: Any) -> None:
+    rules.invalidate()

@@ -1,0 +1,148 @@
+"""The one exit for every refusal, as Django's CSRF middleware has ``_reject``.
+
+``respond(attempt, verdict)`` records the incident, carries out an automatic
+ban, sends the signals and renders the page. Monitor-only would-be refusals
+are recorded here too, and nothing else happens to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+
+from . import cache, incidents, rules, signals
+from .conf import conf
+from .models import Reason
+from .pipeline import Attempt, Verdict
+
+logger = logging.getLogger("formguard.security")
+
+# Fields never copied into an incident sample or echoed back.
+SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "card", "cvc")
+MAX_SAMPLE_VALUE = 500
+MAX_SAMPLE_FIELDS = 20
+
+
+def _is_secret_field(name: str) -> bool:
+    lowered = name.lower()
+    return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
+
+
+def submitted_fields(request: HttpRequest) -> list[tuple[str, str]]:
+    """What the visitor typed, minus secrets and tokens, each value truncated.
+
+    Reading ``request.POST`` of a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+    raises; that body is simply not sampled.
+    """
+    if request.method != "POST":
+        return []
+    try:
+        items = list(request.POST.items())
+    except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body
+        return []
+    fields = []
+    for name, value in items[:MAX_SAMPLE_FIELDS]:
+        if _is_secret_field(name) or not value:
+            continue
+        fields.append((name[:100], value[:MAX_SAMPLE_VALUE]))
+    return fields
+
+
+def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.Event:
+    request = attempt.request
+    return incidents.Event(
+        ip=str(attempt.ip),
+        ip_bucket=attempt.bucket,
+        form_key=attempt.form_key,
+        reason=verdict.reason,
+        monitor_only=monitor_only,
+        method=request.method or "",
+        path=request.path,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        detail=verdict.detail,
+        sample=dict(submitted_fields(request)),
+        rule_id=verdict.rule_id,
+    )
+
+
+def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
+    ban = verdict.ban
+    assert ban is not None
+    network = ban["network"]
+    # Several workers can see the same burst at once; one of them bans.
+    try:
+        if not cache.call("add", cache.make_key("banning", str(network)), 1, 30):
+            return
+    except cache.CacheUnavailable:
+        pass
+    if rules.find_block(attempt.ip, attempt.now) is not None:
+        return
+    rule = rules.auto_ban(
+        network,
+        form_key=ban["form_key"],
+        reason=f"burst: {verdict.detail.get('posts')} POSTs within {verdict.detail.get('window')}s",
+        first=ban["first"],
+        growth=ban["growth"],
+        cap=ban["cap"],
+    )
+    signals.ip_banned.send(sender=Attempt, rule=rule, form_key=ban["form_key"], offence=rule.offence)
+
+
+def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
+    incidents.record(_event(attempt, verdict, monitor_only), attempt.now)
+    signals.request_refused.send(
+        sender=Attempt,
+        request=attempt.request,
+        form_key=attempt.form_key,
+        ip=str(attempt.ip),
+        reason=verdict.reason,
+        status=verdict.status,
+        monitor_only=monitor_only,
+    )
+
+
+def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
+    request = attempt.request
+    if verdict.reason == Reason.CLOSED:
+        template = conf.CLOSED_TEMPLATE
+    elif verdict.status == 403:
+        template = conf.BLOCKED_TEMPLATE
+    else:
+        template = conf.REFUSED_TEMPLATE
+    context: dict[str, Any] = {
+        "verdict": verdict,
+        "reason": verdict.reason,
+        "form_key": attempt.form_key,
+        "retry_after": verdict.retry_after,
+        "retry_minutes": -(-(verdict.retry_after or 0) // 60),
+        "closure": verdict.closure,
+        "closed_message": verdict.closure.message() if verdict.closure else "",
+        # A person whose message hit a closed or rate-limited form can copy
+        # it from the page instead of losing it. Banned clients get nothing.
+        "submitted": submitted_fields(request) if verdict.status in (429, 503) else [],
+    }
+    response = render(request, template, context, status=verdict.status)
+    if verdict.retry_after:
+        response["Retry-After"] = str(verdict.retry_after)
+    add_never_cache_headers(response)
+    # formguard logs refusals itself, aggregated (incidents.py). Without this
+    # Django logs every refused request of a flood to django.request, at
+    # ERROR for a 503, which mails ADMINS once per request.
+    response._has_been_logged = True
+    return response
+
+
+def respond(attempt: Attempt, verdict: Verdict) -> HttpResponse | None:
+    """Act on a verdict: ``None`` lets the site's view run, else the refusal page."""
+    for would_be in verdict.monitored:
+        _notify(attempt, would_be, monitor_only=True)
+    if verdict.allowed:
+        return None
+    if verdict.ban is not None:
+        _carry_out_ban(attempt, verdict)
+    _notify(attempt, verdict, monitor_only=False)
+    return render_refusal(attempt, verdict)

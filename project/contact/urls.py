@@ -1,0 +1,9 @@
+from django.urls import path
+
+from .views import ContactView, ThanksView
+
+app_name = "contact"
+urlpatterns = [
+    path("", ContactView.as_view(), name="form"),
+    path("thanks/", ThanksView.as_view(), name="thanks"),
+]

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+
+from formguard.decorators import GuardedFormMixin
+
+from .forms import ContactForm
+
+
+class ContactView(GuardedFormMixin, FormView):
+    """The site's own inquiry form; formguard only marks it."""
+
+    formguard_form_key = "contact"
+    form_class = ContactForm
+    template_name = "contact/form.html"
+    success_url = reverse_lazy("contact:thanks")
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        send_mail(
+            subject=_("[Inquiry] from %(name)s") % {"name": data["name"]},
+            message=f"{data['name']} <{data['email']}>\n\n{data['message']}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=settings.CONTACT_STAFF_EMAILS,
+        )
+        return super().form_valid(form)
+
+
+class ThanksView(TemplateView):
+    template_name = "contact/thanks.html"

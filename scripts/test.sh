@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv and runs the whole test suite:
+#   1. everything on SQLite and an in-process cache (the demo's defaults),
+#      including the browser tests when chromium is installed;
+#   2. the scale-out tests against real Redis and PostgreSQL servers, which
+#      this script starts on free loopback ports when they are installed.
+#
+#   bash scripts/test.sh                 # Python 3 on PATH (3.11: Django 5.2 LTS)
+#   PYTHON=python3.13 bash scripts/test.sh   # 3.12+: Django 6.x
+#   bash scripts/test.sh -k closed       # extra arguments go to pytest
+#
+# FORMGUARD_REQUIRE_SERVICES=1 (set by CI) turns "redis/postgres/chromium not
+# installed, skipped" into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+TAG="$("$PYTHON" -c 'import sys; print("py%d%d" % sys.version_info[:2])')"
+VENV="${VENV:-.venv/$TAG}"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+"$PY" -m pip install -q --disable-pip-version-check -r requirements.txt
+echo "== $("$PY" --version), Django $("$PY" -c 'import django; print(django.get_version())')"
+
+source scripts/services.sh
+start_services
+
+export PYTHONDONTWRITEBYTECODE=1
+status=0
+
+echo "== formguard tests on SQLite + LocMemCache"
+"$PY" -m pytest -m "not services" "$@" || status=$?
+
+echo "== ruff"
+"$PY" -m ruff check . && "$PY" -m ruff format --check . || status=1
+
+if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" ]; then
+    echo "== formguard scale-out tests on PostgreSQL + Redis"
+    FORMGUARD_REDIS_URL="$FORMGUARD_TEST_REDIS_URL" \
+    FORMGUARD_PG_NAME=formguard FORMGUARD_PG_HOST=127.0.0.1 FORMGUARD_PG_PORT="$FORMGUARD_TEST_PG_PORT" \
+    FORMGUARD_PG_USER=postgres \
+        "$PY" -m pytest -m services "$@" || { rc=$?; [ "$rc" = 5 ] || status=$rc; }
+elif [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ]; then
+    echo "!! Redis or PostgreSQL is not installed, and FORMGUARD_REQUIRE_SERVICES=1" >&2
+    status=1
+else
+    echo "== scale-out tests skipped: install redis-server and postgresql to run them"
+fi
+
+exit "$status"

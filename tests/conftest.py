@@ -1,0 +1,25 @@
+import pytest
+from django.core.cache import caches
+
+from formguard import cache as fg_cache
+from formguard import rules
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Every test starts with an empty cache and no in-process rule index."""
+    caches["default"].clear()
+    rules._index = None
+    rules._index_generation = None
+    fg_cache._down = False
+    yield
+    caches["default"].clear()
+    rules._index = None
+
+
+CONTACT = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商品について質問があります。"}
+
+
+@pytest.fixture
+def contact_data():
+    return dict(CONTACT)

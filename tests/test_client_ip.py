@@ -1,0 +1,188 @@
+"""Client-IP resolution: the one function every check gets an address from."""
+
+import ipaddress
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory, override_settings
+
+from formguard.ip import bucket_key, client_ip, parse_ip, parse_network
+
+rf = RequestFactory()
+
+
+def resolve(remote_addr="198.51.100.7", **headers):
+    request = rf.get("/", REMOTE_ADDR=remote_addr, **headers)
+    return str(client_ip(request))
+
+
+def proxies(*networks, header="X-Forwarded-For"):
+    return override_settings(FORMGUARD={"TRUSTED_PROXIES": list(networks), "CLIENT_IP_HEADER": header})
+
+
+def test_remote_addr_without_trusted_proxies():
+    assert resolve("198.51.100.7") == "198.51.100.7"
+
+
+def test_forged_forwarded_for_is_ignored_without_trusted_proxies():
+    assert resolve("198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.9") == "198.51.100.7"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["HTTP_X_REAL_IP", "HTTP_CLIENT_IP", "HTTP_TRUE_CLIENT_IP", "HTTP_CF_CONNECTING_IP", "HTTP_FORWARDED"],
+)
+def test_other_client_headers_are_ignored_unless_named(header):
+    with proxies("10.0.0.0/8"):
+        assert resolve("10.0.0.2", **{header: "203.0.113.9"}) == "10.0.0.2"
+
+
+def test_trusted_proxy_header_is_read_from_the_right():
+    with proxies("10.0.0.0/8"):
+        # The client forged the left part; our proxy appended what it saw.
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9") == "203.0.113.9"
+
+
+def test_trusted_hops_are_skipped():
+    with proxies("10.0.0.0/8", "192.0.2.10"):
+        value = "1.2.3.4, 203.0.113.9, 192.0.2.10, 10.1.1.1"
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR=value) == "203.0.113.9"
+
+
+def test_untrusted_peer_cannot_choose_the_ip_even_with_proxies_configured():
+    with proxies("10.0.0.0/8"):
+        assert resolve("198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.9") == "198.51.100.7"
+
+
+def test_cidr_matching_not_string_prefixes():
+    with proxies("10.0.0.1"):
+        # 10.0.0.10 starts with "10.0.0.1" but is not that address.
+        assert resolve("10.0.0.10", HTTP_X_FORWARDED_FOR="203.0.113.9") == "10.0.0.10"
+        assert resolve("10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9") == "203.0.113.9"
+
+
+def test_named_header_is_used():
+    with proxies("10.0.0.0/8", header="CF-Connecting-IP"):
+        assert resolve("10.0.0.2", HTTP_CF_CONNECTING_IP="203.0.113.9") == "203.0.113.9"
+        # X-Forwarded-For is now just another client header.
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.8") == "10.0.0.2"
+
+
+def test_rfc7239_forwarded_header():
+    with proxies("10.0.0.0/8", header="Forwarded"):
+        value = 'for=1.2.3.4, for="[2001:db8:cafe::17]:4711";proto=https'
+        assert resolve("10.0.0.2", HTTP_FORWARDED=value) == "2001:db8:cafe::17"
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("203.0.113.9:8080", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+        (" 203.0.113.9 ", "203.0.113.9"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+    ],
+)
+def test_ports_brackets_and_mapped_addresses(entry, expected):
+    with proxies("10.0.0.0/8"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR=entry) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "unknown",
+        "",
+        " , ",
+        "1.2.3.4, ,",
+        "not-an-ip",
+        "203.0.113.9.example.com",
+        "localhost",
+        "999.1.1.1",
+        "[2001:db8::1",
+        "1.2.3.4, unknown",
+        "x" * 8192,
+        ",".join(["203.0.113.9"] * 800),
+    ],
+)
+def test_garbage_falls_back_to_the_peer(value):
+    with proxies("10.0.0.0/8"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR=value) == "10.0.0.2"
+
+
+def test_long_chain_is_read_from_the_right():
+    with proxies("10.0.0.0/8"):
+        forged = ", ".join(f"1.1.1.{i % 250}" for i in range(100))
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.9") == "203.0.113.9"
+
+
+def test_all_hops_trusted_means_the_peer():
+    with proxies("10.0.0.0/8"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="10.9.9.9, 10.1.1.1") == "10.0.0.2"
+
+
+def test_ipv4_mapped_remote_addr_is_unwrapped():
+    assert resolve("::ffff:192.0.2.1") == "192.0.2.1"
+
+
+def test_ipv6_remote_addr_and_zone_index():
+    assert resolve("2001:db8::5") == "2001:db8::5"
+    assert resolve("fe80::1%eth0") == "fe80::1"
+
+
+def test_trusted_ipv6_proxy():
+    with proxies("2001:db8:ffff::/48"):
+        assert resolve("2001:db8:ffff::1", HTTP_X_FORWARDED_FOR="2001:db8:1::9") == "2001:db8:1::9"
+
+
+@pytest.mark.parametrize("remote_addr", ["", None, "unknown"])
+def test_missing_remote_addr_is_a_configuration_error(remote_addr):
+    request = rf.get("/")
+    if remote_addr is None:
+        del request.META["REMOTE_ADDR"]
+    else:
+        request.META["REMOTE_ADDR"] = remote_addr
+    with pytest.raises(ImproperlyConfigured, match="REMOTE_ADDR"):
+        client_ip(request)
+
+
+def test_no_dns_lookup(monkeypatch):
+    import socket
+
+    def fail(*args, **kwargs):
+        raise AssertionError("DNS lookup attempted")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    monkeypatch.setattr(socket, "gethostbyname", fail)
+    with proxies("10.0.0.0/8"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="example.com") == "10.0.0.2"
+
+
+def test_custom_resolver():
+    with override_settings(FORMGUARD={"CLIENT_IP_RESOLVER": "tests.test_client_ip.fixed_resolver"}):
+        assert resolve("198.51.100.7") == "192.0.2.55"
+
+
+def fixed_resolver(request):
+    return "::ffff:192.0.2.55"
+
+
+def test_bucket_is_the_64_for_ipv6_and_the_address_for_ipv4():
+    assert bucket_key(ipaddress.ip_address("2001:db8:1:2:3:4:5:6")) == "2001:db8:1:2::/64"
+    assert bucket_key(ipaddress.ip_address("192.0.2.1")) == "192.0.2.1"
+    # A mapped address is its IPv4 address, never a /64 shared by every IPv4 client.
+    assert bucket_key(ipaddress.ip_address("::ffff:192.0.2.1")) == "192.0.2.1"
+    assert bucket_key(ipaddress.ip_address("::ffff:192.0.2.1")) != bucket_key(ipaddress.ip_address("::ffff:192.0.2.2"))
+
+
+def test_bucket_prefix_is_configurable():
+    with override_settings(FORMGUARD={"IPV6_PREFIX": 56}):
+        assert bucket_key(ipaddress.ip_address("2001:db8:1:2ff::1")) == "2001:db8:1:200::/56"
+
+
+def test_parse_helpers():
+    assert parse_ip("[::1]:80") == ipaddress.ip_address("::1")
+    assert parse_ip("") is None
+    assert str(parse_network("::ffff:192.0.2.0/120")) == "192.0.2.0/24"
+    assert str(parse_network("203.0.113.77/24")) == "203.0.113.0/24"

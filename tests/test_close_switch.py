@@ -1,0 +1,119 @@
+"""The emergency close switch, end to end through the demo site."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from formguard import incidents
+from formguard.models import FormPolicy, Incident, Reason
+
+pytestmark = pytest.mark.django_db
+
+
+def test_open_form_serves_and_sends_one_email(client, mailoutbox, contact_data):
+    assert client.get("/contact/").status_code == 200
+    response = client.post("/contact/", contact_data)
+    assert response.status_code == 302
+    assert response["Location"] == "/contact/thanks/"
+    assert len(mailoutbox) == 1
+    assert contact_data["message"] in mailoutbox[0].body
+
+
+def test_close_for_an_hour_refuses_get_and_post(client, mailoutbox, contact_data, capsys):
+    call_command("formguard", "close", "--for", "1h")
+    assert "closed until" in capsys.readouterr().out
+
+    get = client.get("/contact/")
+    assert get.status_code == 503
+    assert 3590 <= int(get["Retry-After"]) <= 3600
+    assert "no-store" in get["Cache-Control"] or "no-cache" in get["Cache-Control"]
+
+    post = client.post("/contact/", contact_data)
+    assert post.status_code == 503
+    assert 3590 <= int(post["Retry-After"]) <= 3600
+    assert mailoutbox == []
+    # The visitor's typed message is on the page, to copy.
+    assert contact_data["message"] in post.content.decode()
+
+    incidents.flush_pending()
+    closed = Incident.objects.get(reason=Reason.CLOSED)
+    assert closed.count == 2
+    assert closed.form_key == "contact"
+    assert closed.ip == "127.0.0.1"
+
+    call_command("formguard", "open")
+    assert client.get("/contact/").status_code == 200
+    assert client.post("/contact/", contact_data).status_code == 302
+    assert len(mailoutbox) == 1
+
+
+def test_closed_form_reopens_by_itself(client):
+    call_command("formguard", "close", "--form", "contact", "--for", "30m")
+    assert client.get("/contact/").status_code == 503
+    with time_machine.travel(timezone.now() + timedelta(minutes=29), tick=False):
+        response = client.get("/contact/")
+        assert response.status_code == 503
+        assert 55 <= int(response["Retry-After"]) <= 60
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        assert client.get("/contact/").status_code == 200
+
+
+def test_close_without_time_has_no_retry_after_and_shows_message(client):
+    call_command("formguard", "close", "--form", "contact", "--message", "メンテナンス中です。お電話ください。")
+    response = client.get("/contact/")
+    assert response.status_code == 503
+    assert "Retry-After" not in response
+    assert "メンテナンス中です。お電話ください。" in response.content.decode()
+
+
+def test_closing_one_form_leaves_the_others_open(client):
+    call_command("formguard", "close", "--form", "contact")
+    assert client.get("/contact/").status_code == 503
+    assert client.get("/t/plain/").status_code == 200
+
+
+def test_site_wide_close_closes_every_form_but_not_the_admin(client, admin_client):
+    call_command("formguard", "close")
+    assert client.get("/contact/").status_code == 503
+    assert client.get("/t/plain/").status_code == 503
+    assert client.get("/t/cbv/").status_code == 503
+    assert client.get("/t/unguarded/").status_code == 200
+    assert admin_client.get("/admin/").status_code == 200
+    assert admin_client.get("/admin/formguard/formpolicy/").status_code == 200
+
+
+def test_status_lists_every_form(client, capsys):
+    client.get("/contact/")
+    call_command("formguard", "close", "--form", "contact", "--for", "2h")
+    capsys.readouterr()
+    call_command("formguard", "status")
+    out = capsys.readouterr().out
+    assert "contact" in out and "CLOSED until" in out
+    assert "* (site-wide)" in out
+
+
+def test_status_on_a_fresh_site(capsys):
+    call_command("formguard", "status")
+    assert "every form is open" in capsys.readouterr().out
+
+
+def test_bad_duration_is_a_clear_error():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Not a duration"):
+        call_command("formguard", "close", "--for", "soon")
+    assert not FormPolicy.objects.filter(closed=True).exists()
+
+
+def test_closed_page_is_japanese_for_japanese_visitors(client):
+    call_command("formguard", "close", "--form", "contact")
+    response = client.get("/contact/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert "このフォームは現在停止しています" in response.content.decode()
+
+
+def test_closed_until_in_the_past_is_open(client):
+    FormPolicy.objects.create(form_key="contact", closed=True, closed_until=timezone.now() - timedelta(seconds=1))
+    assert client.get("/contact/").status_code == 200
