@@ -50,8 +50,14 @@ def timed(fn, n: int) -> list[float]:
 
 def bench_guarded_post(n: int) -> None:
     FormPolicy.objects.update_or_create(
-        form_key="*", defaults={"enabled": True, "monitor_only": False, "rate_limit": "1000000/d",
-                                "burst_count": 1000000, "burst_window": 60}
+        form_key="*",
+        defaults={
+            "enabled": True,
+            "monitor_only": False,
+            "rate_limit": "1000000/d",
+            "burst_count": 1000000,
+            "burst_window": 60,
+        },
     )
     FormPolicy.objects.update_or_create(form_key="plain", defaults={})
     policies.invalidate()
@@ -105,12 +111,14 @@ def bench_rule_lookup(n: int) -> None:
         index = rules.get_index()
         build = time.perf_counter() - start
 
-        def lookup(i):
+        def lookup(i, index=index):
             index.matches(probes[i % len(probes)], now)
 
         samples = timed(lookup, n * 5)
         results[count] = median_us(samples)
-        print(f"rule lookup with {count:>6} rules: median {results[count]:6.2f} µs  (index built in {build * 1000:.0f} ms)")
+        print(
+            f"rule lookup with {count:>6} rules: median {results[count]:6.2f} µs  (index built in {build * 1000:.0f} ms)"
+        )
     print(f"  ratio 10,000 rules / 10 rules: {results[10_000] / results[10]:.2f}")
     BlockRule.objects.all().delete()
     rules.invalidate()
@@ -122,12 +130,13 @@ def bench_blocked_writes(count: int = 10_000) -> None:
     client = Client()
     client.post("/t/plain/", {"message": "warm"}, REMOTE_ADDR="203.0.113.1")
     with CaptureQueriesContext(connection) as ctx:
-        for i in range(count):
+        for _ in range(count):
             client.post("/t/plain/", {"message": "spam"}, REMOTE_ADDR="203.0.113.9")
         moved = incidents.flush_pending()
     writes = [q for q in ctx.captured_queries if q["sql"].split()[0].upper() in ("INSERT", "UPDATE", "DELETE")]
-    print(f"{count} blocked POSTs from one IP: {len(writes)} database writes "
-          f"({moved} counts moved by the reader's flush)")
+    print(
+        f"{count} blocked POSTs from one IP: {len(writes)} database writes ({moved} counts moved by the reader's flush)"
+    )
 
 
 def main() -> None:
@@ -135,13 +144,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
     setup_test_environment()
-    from django.test.utils import get_runner  # noqa: F401
-
     connection.creation.create_test_db(verbosity=0)
     caches["default"].clear()
     call_command("check")
-    print(f"Django {django.get_version()}, Python {sys.version.split()[0]}, cache {caches['default'].__class__.__name__}, "
-          f"database {connection.vendor}")
+    print(
+        f"Django {django.get_version()}, Python {sys.version.split()[0]}, cache {caches['default'].__class__.__name__}, "
+        f"database {connection.vendor}"
+    )
     bench_guarded_post(args.requests)
     bench_rule_lookup(args.requests)
     bench_blocked_writes()
