@@ -1,0 +1,98 @@
+"""What a person sees, in a real browser: Debian's chromium driven by Playwright."""
+
+import os
+import shutil
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if CHROMIUM is None:
+        if os.environ.get("FORMGUARD_REQUIRE_SERVICES") == "1":
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    # Playwright's sync API runs an event loop in this thread; the ORM calls
+    # the test itself makes are still plain sync calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="ja-JP", extra_http_headers={"Accept-Language": "ja"})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def fill_contact(page, message="商品の在庫について教えてください。"):
+    page.fill("#id_name", "山田 太郎")
+    page.fill("#id_email", "taro@example.jp")
+    page.fill("#id_message", message)
+
+
+def test_visitor_sends_an_inquiry(live_server, page):
+    page.goto(f"{live_server.url}/contact/")
+    assert page.locator("h1").inner_text() == "お問い合わせ"
+    fill_contact(page)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/contact/thanks/")
+    assert page.locator("#thanks").inner_text() == "お問い合わせありがとうございます"
+    assert len(mail.outbox) == 1
+
+
+def test_owner_closes_the_form_in_the_admin_and_the_visitor_sees_it(live_server, page, admin_user, tmp_path):
+    page.goto(f"{live_server.url}/contact/")  # creates the form's policy row
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/formpolicy/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/formguard/formpolicy/")
+    row = page.locator("tr", has=page.locator("a", has_text="contact"))
+    row.locator("input.action-select").check()
+    page.select_option("select[name=action]", "close_forms_1h")
+    page.click("button[name=index]")
+    page.wait_for_load_state()
+    assert "停止しました" in page.content()
+
+    response = page.goto(f"{live_server.url}/contact/")
+    assert response.status == 503
+    assert page.locator("#fg-closed").inner_text() == "このフォームは現在停止しています"
+    assert "に再開する予定です" in page.content()
+    page.screenshot(path=str(tmp_path / "closed.png"))
+
+    # The admin still works while the form is closed.
+    assert page.goto(f"{live_server.url}/admin/").status == 200
+
+
+def test_visitor_keeps_their_message_when_the_form_closes_meanwhile(live_server, page):
+    page.goto(f"{live_server.url}/contact/")
+    message = "長い問い合わせ文です。\n二行目もあります。"
+    fill_contact(page, message)
+    call_command("formguard", "close", "--form", "contact", "--for", "2h")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#fg-closed").is_visible()
+    assert page.locator("textarea[name=fg-copy-message]").input_value() == message
+    assert mail.outbox == []

@@ -1,0 +1,306 @@
+"""Rate limits, burst bans and block rules, end to end through the demo site."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.utils import timezone
+
+from formguard import incidents
+from formguard.models import BlockRule, FormPolicy, Incident, Reason
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, data, ip="203.0.113.5", **extra):
+    return client.post("/contact/", data, REMOTE_ADDR=ip, **extra)
+
+
+def test_flood_from_one_ip_is_slowed_then_banned(client, mailoutbox, contact_data, admin_client):
+    statuses = [post(client, contact_data).status_code for _ in range(12)]
+    # Default policy: 5 per 10 minutes, then 429; more than 10 POSTs within 60 s: ban.
+    assert statuses == [302] * 5 + [429] * 5 + [403] * 2
+    assert len(mailoutbox) == 5
+
+    limited = post(client, contact_data, ip="203.0.113.5")
+    assert limited.status_code == 403
+    assert client.get("/contact/", REMOTE_ADDR="203.0.113.5").status_code == 403
+
+    rule = BlockRule.objects.get(network="203.0.113.5")
+    assert rule.source == BlockRule.Source.AUTOMATIC
+    assert rule.offence == 1
+    assert rule.form_key == "contact"
+    assert timedelta(minutes=59) < rule.expires_at - timezone.now() <= timedelta(hours=1)
+    assert "burst" in rule.reason
+
+    page = admin_client.get("/admin/formguard/blockrule/").content.decode()
+    assert "203.0.113.5" in page and "burst" in page
+
+    # Everyone else keeps posting.
+    assert post(client, contact_data, ip="198.51.100.20").status_code == 302
+    assert len(mailoutbox) == 6
+
+
+def test_rate_limited_answer_has_retry_after_and_keeps_the_message(client, contact_data):
+    for _ in range(5):
+        post(client, contact_data)
+    response = post(client, contact_data)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 600
+    assert contact_data["message"] in response.content.decode()
+
+
+def test_incidents_count_the_flood_exactly(client, contact_data):
+    for _ in range(30):
+        post(client, contact_data)
+    incidents.flush_pending()
+    counts = dict(Incident.objects.values_list("reason", "count"))
+    assert counts == {Reason.RATE_LIMITED: 5, Reason.BURST: 1, Reason.AUTO_BANNED: 19}
+    assert BlockRule.objects.get().hits == 19
+
+
+def test_ban_expires_and_the_next_burst_earns_a_longer_ban(client, contact_data):
+    for _ in range(11):
+        post(client, contact_data)
+    first = BlockRule.objects.get()
+    assert post(client, contact_data).status_code == 403
+
+    with time_machine.travel(first.expires_at + timedelta(seconds=1), tick=False):
+        assert post(client, contact_data).status_code == 302
+        for _ in range(11):
+            post(client, contact_data)
+        second = BlockRule.objects.filter(offence=2).get()
+        assert second.expires_at - timezone.now() == timedelta(hours=4)
+        assert post(client, contact_data).status_code == 403
+
+    with time_machine.travel(second.expires_at + timedelta(seconds=1), tick=False):
+        for _ in range(12):
+            post(client, contact_data)
+        third = BlockRule.objects.get(offence=3)
+        assert third.expires_at - timezone.now() == timedelta(hours=16)
+
+
+def test_ban_growth_is_capped():
+    from formguard.rules import ban_duration
+
+    assert [ban_duration(n, 3600, 4.0, 86400) for n in (1, 2, 3, 4)] == [3600, 14400, 57600, 86400]
+
+
+def test_policy_values_from_the_admin_apply(client, contact_data):
+    client.get("/contact/")
+    FormPolicy.objects.filter(form_key="contact").update(rate_limit="2/h", burst_count=3, burst_window=30)
+    from formguard import policies
+
+    policies.invalidate()
+    statuses = [post(client, contact_data).status_code for _ in range(5)]
+    assert statuses == [302, 302, 429, 403, 403]
+
+
+def test_cli_ban_of_a_range_and_unban(client, contact_data, capsys):
+    call_command("formguard", "ban", "203.0.113.0/24", "--reason", "spam range")
+    assert post(client, contact_data, ip="203.0.113.77").status_code == 403
+    assert client.get("/contact/", REMOTE_ADDR="203.0.113.77").status_code == 403
+    assert post(client, contact_data, ip="203.0.114.1").status_code == 302
+
+    with pytest.raises(CommandError, match="203.0.113.0/24"):
+        call_command("formguard", "unban", "203.0.113.77")
+    call_command("formguard", "unban", "203.0.113.0/24")
+    assert post(client, contact_data, ip="203.0.113.77").status_code == 302
+    assert "Lifted 1" in capsys.readouterr().out
+
+
+def test_cli_ban_for_a_time(client, contact_data):
+    call_command("formguard", "ban", "2001:db8:1::/48", "--for", "1d")
+    rule = BlockRule.objects.get()
+    assert rule.network == "2001:db8:1::/48"
+    assert timedelta(hours=23, minutes=59) < rule.expires_at - timezone.now() <= timedelta(days=1)
+    assert post(client, contact_data, ip="2001:db8:1:ff::1").status_code == 403
+    with time_machine.travel(rule.expires_at + timedelta(seconds=1), tick=False):
+        assert post(client, contact_data, ip="2001:db8:1:ff::1").status_code == 302
+
+
+@pytest.mark.parametrize("bad", ["not-an-ip", "10.0.0.0/33", "::g"])
+def test_cli_refuses_bad_networks(bad):
+    with pytest.raises(CommandError, match="Not an IP"):
+        call_command("formguard", "ban", bad)
+    assert not BlockRule.objects.exists()
+
+
+def test_allowlisted_ip_is_never_limited_nor_banned(client, contact_data, mailoutbox):
+    call_command("formguard", "allow", "192.0.2.0/28", "--reason", "office")
+    statuses = {post(client, contact_data, ip="192.0.2.3").status_code for _ in range(30)}
+    assert statuses == {302}
+    assert len(mailoutbox) == 30
+    assert not BlockRule.objects.filter(kind=BlockRule.Kind.BLOCK).exists()
+
+
+def test_ipv6_addresses_of_one_64_share_one_counter_and_one_ban(client, contact_data):
+    first, second = "2001:db8:aa:bb::1", "2001:db8:aa:bb:ffff::2"
+    statuses = [post(client, contact_data, ip=first if i % 2 else second).status_code for i in range(11)]
+    assert statuses == [302] * 5 + [429] * 5 + [403]
+    rule = BlockRule.objects.get()
+    assert rule.network == "2001:db8:aa:bb::/64"
+    assert post(client, contact_data, ip=first).status_code == 403
+    assert client.get("/contact/", REMOTE_ADDR=second).status_code == 403
+    # The neighbouring /64 is another household.
+    assert post(client, contact_data, ip="2001:db8:aa:bc::1").status_code == 302
+
+
+def test_ipv4_mapped_clients_count_as_their_ipv4_address(client, contact_data):
+    for i in range(5):
+        assert post(client, contact_data, ip=f"::ffff:192.0.2.{i + 1}").status_code == 302
+    # Five different IPv4 clients, none of them limited: no shared /64 bucket.
+    assert post(client, contact_data, ip="::ffff:192.0.2.1").status_code == 302
+
+
+@override_settings(FORMGUARD={"TRUSTED_PROXIES": ["10.0.0.0/8"]})
+def test_behind_a_trusted_proxy_the_real_client_is_banned(client, contact_data):
+    for _ in range(11):
+        post(client, contact_data, ip="10.0.0.2", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.50")
+    assert BlockRule.objects.get().network == "203.0.113.50"
+    # Another visitor through the same proxy is fine.
+    assert post(client, contact_data, ip="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 302
+
+
+def test_without_trusted_proxies_a_forged_header_changes_nothing(client, contact_data):
+    statuses = [
+        post(client, contact_data, ip="198.51.100.77", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+        for i in range(11)
+    ]
+    assert statuses[-1] == 403
+    assert BlockRule.objects.get().network == "198.51.100.77"
+
+
+def test_admin_bulk_actions_on_rules(client, contact_data, admin_client):
+    for _ in range(11):
+        post(client, contact_data)
+    rule = BlockRule.objects.get()
+    admin_client.post("/admin/formguard/blockrule/", {"action": "make_permanent", "_selected_action": [rule.pk]})
+    rule.refresh_from_db()
+    assert rule.expires_at is None
+    admin_client.post("/admin/formguard/blockrule/", {"action": "lift_rules", "_selected_action": [rule.pk]})
+    rule.refresh_from_db()
+    assert not rule.is_active_at(timezone.now())
+    # Lifting does not reset the counters: once the burst window has passed
+    # the IP is back under the ordinary rate limit (still spent: 429).
+    with time_machine.travel(timezone.now() + timedelta(seconds=70), tick=False):
+        assert post(client, contact_data).status_code == 429
+
+
+def test_admin_extend_action(admin_client):
+    call_command("formguard", "ban", "198.51.100.1", "--for", "1h")
+    rule = BlockRule.objects.get()
+    before = rule.expires_at
+    admin_client.post("/admin/formguard/blockrule/", {"action": "extend_rules", "_selected_action": [rule.pk]})
+    rule.refresh_from_db()
+    assert rule.expires_at - before == timedelta(days=7)
+
+
+def test_admin_adds_a_rule_and_it_applies_at_once(client, contact_data, admin_client):
+    response = admin_client.post(
+        "/admin/formguard/blockrule/add/",
+        {"network": "203.0.113.0/25", "kind": "block", "source": "manual", "reason": "by hand", "offence": 1},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert post(client, contact_data, ip="203.0.113.100").status_code == 403
+
+
+def test_admin_rejects_a_bad_network(admin_client):
+    response = admin_client.post(
+        "/admin/formguard/blockrule/add/", {"network": "10.0.0.300", "kind": "block", "source": "manual"}
+    )
+    assert response.status_code == 200
+    assert not BlockRule.objects.exists()
+
+
+def test_admin_search_and_filters(admin_client):
+    call_command("formguard", "ban", "198.51.100.1")
+    call_command("formguard", "ban", "198.51.100.2", "--for", "1h")
+    BlockRule.objects.filter(network="198.51.100.2").update(expires_at=timezone.now() - timedelta(hours=1))
+    in_force = admin_client.get("/admin/formguard/blockrule/?active=yes").content.decode()
+    assert "198.51.100.1" in in_force and "198.51.100.2" not in in_force
+    found = admin_client.get("/admin/formguard/blockrule/?q=198.51.100.2").content.decode()
+    assert "198.51.100.2" in found
+
+
+def test_incident_admin_bans_selected_ips(client, admin_client, contact_data):
+    call_command("formguard", "close", "--form", "contact")
+    post(client, contact_data, ip="203.0.113.8")
+    call_command("formguard", "open", "--form", "contact")
+    incident = Incident.objects.get()
+    admin_client.post("/admin/formguard/incident/", {"action": "ban_incident_ips", "_selected_action": [incident.pk]})
+    assert post(client, contact_data, ip="203.0.113.8").status_code == 403
+
+
+def test_inspect_page_shows_the_proxy_reading(admin_client):
+    call_command("formguard", "ban", "203.0.113.0/24", "--reason", "spam range")
+    with override_settings(FORMGUARD={"TRUSTED_PROXIES": ["127.0.0.1"]}):
+        response = admin_client.get(
+            "/admin/formguard/blockrule/inspect/?ip=203.0.113.9", HTTP_X_FORWARDED_FOR="1.2.3.4, 2001:db8::7"
+        )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<code id="fg-client-ip">2001:db8::7</code>' in page
+    assert "2001:db8::/64" in page
+    assert "X-Forwarded-For: 1.2.3.4, 2001:db8::7" in page
+    assert "203.0.113.0/24" in page  # the rule matching the typed IP
+
+
+def test_inspect_command(client, capsys):
+    client.get("/contact/")
+    call_command("formguard", "ban", "203.0.113.0/24")
+    capsys.readouterr()
+    call_command("formguard", "inspect", "203.0.113.9")
+    out = capsys.readouterr().out
+    assert "203.0.113.0/24" in out
+    assert "contact" in out and "403" in out
+
+
+BROKEN_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
+
+@pytest.fixture
+def dead_cache():
+    """A real Redis client pointed at a port nobody listens on.
+
+    Django's own setting_changed receiver swaps the cache handlers.
+    """
+    with override_settings(CACHES=BROKEN_REDIS):
+        yield
+
+
+def test_dead_cache_fail_open_lets_visitors_through_and_logs_once(dead_cache, client, contact_data, mailoutbox, caplog):
+    with caplog.at_level(logging.ERROR, logger="formguard.cache"):
+        statuses = [post(client, contact_data).status_code for _ in range(8)]
+    assert statuses == [302] * 8
+    assert len(mailoutbox) == 8
+    outage_lines = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(outage_lines) == 1
+
+
+@override_settings(FORMGUARD={"CACHE_FAILURE": "closed"})
+def test_dead_cache_fail_closed_refuses_posts_but_serves_the_form(dead_cache, client, contact_data, mailoutbox):
+    assert client.get("/contact/").status_code == 200
+    response = post(client, contact_data)
+    assert response.status_code == 503
+    assert mailoutbox == []
+    assert contact_data["message"] in response.content.decode()
+    assert Incident.objects.get().reason == Reason.CACHE_UNAVAILABLE
+
+
+def test_dead_cache_blacklist_and_close_switch_still_work(dead_cache, client, contact_data):
+    call_command("formguard", "ban", "203.0.113.66")
+    assert post(client, contact_data, ip="203.0.113.66").status_code == 403
+    call_command("formguard", "close", "--form", "contact")
+    assert client.get("/contact/").status_code == 503
+    assert Incident.objects.filter(reason=Reason.CLOSED).exists()

@@ -1,0 +1,65 @@
+"""The ja locale is shipped compiled and current; the package installs with its data."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from django.utils import translation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("base", ["formguard", "project"])
+def test_mo_files_are_compiled_from_the_current_po(base, tmp_path):
+    po = ROOT / base / "locale" / "ja" / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    assert mo.exists(), f"{mo} missing: run compilemessages"
+    if not shutil.which("msgfmt"):
+        pytest.skip("msgfmt (gettext) not installed")
+    fresh = tmp_path / "fresh.mo"
+    subprocess.run(["msgfmt", "--check-format", "-o", str(fresh), str(po)], check=True)
+    assert fresh.read_bytes() == mo.read_bytes(), f"{mo} is stale: run compilemessages"
+
+
+def test_every_formguard_message_is_translated():
+    po = (ROOT / "formguard/locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8")
+    blocks = [b for b in po.split("\n\n") if "msgid" in b and 'msgid ""\nmsgstr ""\n"' not in b]
+    untranslated = [b for b in blocks if 'msgstr ""' in b and "msgstr[0]" not in b or 'msgstr[0] ""' in b]
+    assert untranslated == []
+    assert "#, fuzzy" not in po.split("\n\n", 2)[2]
+
+
+def test_japanese_texts_are_used():
+    with translation.override("ja"):
+        from formguard.models import Reason
+
+        assert str(Reason.RATE_LIMITED.label) == "送信回数超過"
+
+
+@override_settings(LANGUAGE_CODE="en")
+def test_english_is_the_source():
+    with translation.override("en"):
+        from formguard.models import Reason
+
+        assert str(Reason.RATE_LIMITED.label) == "rate limited"
+
+
+def test_wheel_carries_templates_locale_and_py_typed(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    wheel = next(tmp_path.glob("django_formguard-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "formguard/py.typed" in names
+    assert "formguard/templates/formguard/closed.html" in names
+    assert "formguard/locale/ja/LC_MESSAGES/django.mo" in names
+    assert "formguard/migrations/0001_initial.py" in names
+    assert not any(n.startswith(("project/", "tests/")) for n in names)
