@@ -182,7 +182,7 @@ class BlockRuleAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/formguard/inspect.html", context)
 
 
-@admin.action(description=_("Ban these IPs (7 days)"))
+@admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])
 def ban_incident_ips(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     networks = sorted(set(queryset.values_list("ip_bucket", flat=True)))
     for network in networks:
@@ -213,8 +213,5 @@ class IncidentAdmin(admin.ModelAdmin):
         incidents.flush_pending()
         return super().changelist_view(request, extra_context)
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        if not request.user.has_perm("formguard.add_blockrule"):
-            actions.pop("ban_incident_ips", None)
-        return actions
+    def has_ban_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("formguard.add_blockrule")

@@ -7,6 +7,9 @@ from django.test import override_settings
 
 from project import settings as demo_settings
 
+# Django 6.1's model checks ask the database what it supports.
+pytestmark = pytest.mark.django_db
+
 
 def ids(include_deployment_checks=False):
     return {
