@@ -11,6 +11,7 @@
 | formguard.E007  | ``IPV6_PREFIX`` / ``IPV4_PREFIX`` out of range                   |
 | formguard.W001  | (deploy) the counter cache is not shared between processes       |
 | formguard.W002  | ``RATELIMIT_ENABLE = False`` switches formguard's counters off   |
+| formguard.W003  | the counter cache is Redis without socket timeouts              |
 """
 
 from __future__ import annotations
@@ -127,6 +128,24 @@ def _check_default_policy() -> list:
     except ValueError as exc:
         errors.append(Error(f"FORMGUARD['DEFAULT_POLICY']['rate_limit']: {exc}", id="formguard.E005"))
     return errors
+
+
+@register(Tags.caches)
+def check_cache_timeouts(app_configs: Any = None, **kwargs: Any) -> list:
+    config = settings.CACHES.get(conf.CACHE_ALIAS, {})
+    if not config.get("BACKEND", "").endswith("RedisCache"):
+        return []
+    options = config.get("OPTIONS", {})
+    if "socket_timeout" in options and "socket_connect_timeout" in options:
+        return []
+    return [
+        Warning(
+            f"The cache {conf.CACHE_ALIAS!r} is Redis without socket timeouts: if the Redis server stops "
+            "answering, every guarded request waits for the operating system's TCP timeout.",
+            hint="Add 'OPTIONS': {'socket_connect_timeout': 0.5, 'socket_timeout': 0.5} to the cache.",
+            id="formguard.W003",
+        )
+    ]
 
 
 @register(Tags.caches, deploy=True)

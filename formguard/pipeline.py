@@ -111,12 +111,8 @@ def check_blacklist(attempt: Attempt) -> Verdict | None:
     if match is None:
         return None
     reason = Reason.AUTO_BANNED if match.source == BlockRule.Source.AUTOMATIC else Reason.BLACKLISTED
-    retry_after = None
-    if match.expires_at is not None:
-        retry_after = max(1, int((match.expires_at - attempt.now).total_seconds()))
-    return Verdict.refuse(
-        "blacklist", reason, 403, rule_id=match.rule_id, retry_after=retry_after, detail={"rule": match.network}
-    )
+    # No Retry-After: a bot should not learn when its ban ends.
+    return Verdict.refuse("blacklist", reason, 403, rule_id=match.rule_id, detail={"rule": match.network})
 
 
 def check_country(attempt: Attempt) -> Verdict | None:

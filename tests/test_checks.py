@@ -72,9 +72,21 @@ def test_prefix_range():
     ],
 )
 def test_non_shared_cache_is_a_deploy_warning(backend, warned):
-    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": "x"}}):
+    config = {"BACKEND": backend, "LOCATION": "x", "OPTIONS": {}}
+    if backend.endswith("RedisCache"):
+        config["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    with override_settings(CACHES={"default": config}):
         assert ("formguard.W001" in ids(include_deployment_checks=True)) is warned
         assert "formguard.W001" not in ids()
+
+
+def test_redis_without_timeouts():
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379"}
+    with override_settings(CACHES={"default": redis}):
+        assert "formguard.W003" in ids()
+    redis["OPTIONS"] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    with override_settings(CACHES={"default": redis}):
+        assert "formguard.W003" not in ids()
 
 
 def test_ratelimit_disabled_globally():

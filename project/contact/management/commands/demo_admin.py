@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -14,9 +15,9 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        site = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
         self.stdout.write(
             self.style.SUCCESS(
-                "\n  Demo admin: http://127.0.0.1:8000/admin/   user: admin   password: "
-                f"{password}\n  Contact form: http://127.0.0.1:8000/contact/\n"
+                f"\n  Demo admin: {site}/admin/   user: admin   password: {password}\n  Contact form: {site}/contact/\n"
             )
         )
