@@ -7,11 +7,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -59,7 +60,17 @@ def reopen_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 
 @admin.register(FormPolicy)
 class FormPolicyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "state", "closed", "closed_until", "enabled", "monitor_only", "rate_limit", "updated_at"]
+    list_display = [
+        "__str__",
+        "state",
+        "switch",
+        "closed",
+        "closed_until",
+        "enabled",
+        "monitor_only",
+        "rate_limit",
+        "updated_at",
+    ]
     list_editable = ["closed", "closed_until"]
     list_display_links = ["__str__"]
     actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms]
@@ -97,6 +108,50 @@ class FormPolicyAdmin(admin.ModelAdmin):
         if obj.monitor_only:
             return _("monitor only")
         return _("open")
+
+    # One click from the list: the buttons submit the changelist form (which
+    # carries the CSRF token) to switch_view through their formaction.
+    SWITCHES = {
+        "close": None,
+        "close1": 1,
+        "close24": 24,
+    }
+
+    @admin.display(description=_("switch"))
+    def switch(self, obj: FormPolicy) -> str:
+        url = reverse("admin:formguard_formpolicy_switch")
+        if obj.is_closed_at(timezone.now()):
+            buttons = [("open", _("Reopen"))]
+        else:
+            buttons = [("close", _("Close")), ("close1", _("Close 1 h")), ("close24", _("Close 24 h"))]
+        return format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" name="fg_switch" value="{}|{}">{}</button>',
+            ((url, op, obj.pk, label) for op, label in buttons),
+        )
+
+    def get_urls(self) -> list:
+        return [
+            path("switch/", self.admin_site.admin_view(self.switch_view), name="formguard_formpolicy_switch"),
+            *super().get_urls(),
+        ]
+
+    def switch_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or not self.has_change_permission(request):
+            raise PermissionDenied
+        op, _sep, pk = request.POST.get("fg_switch", "").partition("|")
+        row = FormPolicy.objects.filter(pk=pk).first() if pk.isdigit() else None
+        if row is None or (op != "open" and op not in self.SWITCHES):
+            self.message_user(request, _("Nothing was changed."), messages.ERROR)
+        elif op == "open":
+            policies.set_closed(row.form_key, False)
+            self.message_user(request, _("%(form)s reopened.") % {"form": row}, messages.SUCCESS)
+        else:
+            hours = self.SWITCHES[op]
+            until = timezone.now() + timedelta(hours=hours) if hours else None
+            policies.set_closed(row.form_key, True, until=until)
+            self.message_user(request, _("%(form)s closed.") % {"form": row}, messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:formguard_formpolicy_changelist"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: FormPolicy | None = None) -> list[str]:
         if obj is not None:

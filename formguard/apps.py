@@ -10,4 +10,8 @@ class FormGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from . import checks, receivers  # noqa: F401  (registers system checks and receivers)
+
+        post_migrate.connect(receivers.create_policy_rows, sender=self, dispatch_uid="formguard.create_policy_rows")

@@ -51,3 +51,22 @@ class GuardedFormMixin:
 
 def form_key_of(view: Callable[..., Any]) -> str | None:
     return getattr(view, ATTRIBUTE, None)
+
+
+def discover_form_keys(urlconf: str | None = None) -> list[str]:
+    """Form keys of the guarded views reachable in the URLconf, sorted."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: set[str] = set()
+
+    def walk(patterns: list) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                key = form_key_of(pattern.callback)
+                if key:
+                    found.add(key)
+
+    walk(get_resolver(urlconf).url_patterns)
+    return sorted(found)

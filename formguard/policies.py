@@ -124,16 +124,22 @@ def _cached_rows() -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _ensure_row(form_key: str) -> None:
-    defaults = {}
-    if form_key == SITE_WIDE:
-        defaults = {k: v for k, v in conf.DEFAULT_POLICY.items() if k in INHERITED_FIELDS}
+def _site_defaults(form_key: str) -> dict[str, Any]:
+    if form_key != SITE_WIDE:
+        return {}
+    return {k: v for k, v in conf.DEFAULT_POLICY.items() if k in INHERITED_FIELDS}
+
+
+def ensure_row(form_key: str) -> FormPolicy:
+    """The policy row of ``form_key``, created (with defaults for ``*``) if missing."""
     try:
         with transaction.atomic():
-            FormPolicy.objects.get_or_create(form_key=form_key, defaults=defaults)
+            row, created = FormPolicy.objects.get_or_create(form_key=form_key, defaults=_site_defaults(form_key))
     except IntegrityError:  # created by a concurrent request
-        pass
-    invalidate()
+        return FormPolicy.objects.get(form_key=form_key)
+    if created:
+        invalidate()
+    return row
 
 
 def _closure(row: dict[str, Any], scope: str) -> Closure | None:
@@ -152,7 +158,7 @@ def get_policy(form_key: str) -> Policy:
     rows = _cached_rows()
     if SITE_WIDE not in rows or form_key not in rows:
         for key in {SITE_WIDE, form_key} - rows.keys():
-            _ensure_row(key)
+            ensure_row(key)
         rows = _load_rows()
     site, own = rows[SITE_WIDE], rows[form_key]
     defaults = conf.DEFAULT_POLICY
@@ -176,12 +182,7 @@ def set_closed(
     message: str | None = None,
 ) -> FormPolicy:
     """Close or reopen a form (or with ``*``, every form), as admin and CLI do."""
-    row, _ = FormPolicy.objects.get_or_create(
-        form_key=form_key,
-        defaults=(
-            {k: v for k, v in conf.DEFAULT_POLICY.items() if k in INHERITED_FIELDS} if form_key == SITE_WIDE else {}
-        ),
-    )
+    row = ensure_row(form_key)
     row.closed = closed
     row.closed_until = until if closed else None
     if message is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_init, post_save
+from django.db.models.signals import post_delete, post_init, post_migrate, post_save
 from django.dispatch import receiver
 
 from . import policies, rules, signals
@@ -31,3 +31,24 @@ def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=BlockRule, dispatch_uid="formguard.rule_changed")
 def rule_changed(sender: type, instance: BlockRule, **kwargs: Any) -> None:
     rules.invalidate()
+
+
+def create_policy_rows(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """After migrate: a row for the site-wide default and each guarded view found.
+
+    So the admin lists every form before its first visitor. Connected in
+    ``FormGuardConfig.ready()`` for formguard's own app config only.
+    """
+    from django.db import DEFAULT_DB_ALIAS
+
+    from .decorators import discover_form_keys
+    from .models import SITE_WIDE
+
+    if using != DEFAULT_DB_ALIAS:
+        return
+    try:
+        keys = discover_form_keys()
+    except Exception:  # a URLconf that cannot load yet must not break migrate
+        keys = []
+    for key in [SITE_WIDE, *keys]:
+        policies.ensure_row(key)

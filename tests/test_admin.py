@@ -97,3 +97,37 @@ def test_site_wide_row_needs_values(admin_client):
     )
     assert response.status_code == 200
     assert "site-wide default needs a value" in response.content.decode()
+
+
+def test_one_click_switch_buttons(client, admin_client):
+    client.get("/contact/")
+    row = FormPolicy.objects.get(form_key="contact")
+    page = admin_client.get("/admin/formguard/formpolicy/").content.decode()
+    assert f'value="close1|{row.pk}"' in page
+    response = admin_client.post("/admin/formguard/formpolicy/switch/", {"fg_switch": f"close1|{row.pk}"})
+    assert response.status_code == 302
+    closed = client.get("/contact/")
+    assert closed.status_code == 503 and 3590 <= int(closed["Retry-After"]) <= 3600
+    page = admin_client.get("/admin/formguard/formpolicy/").content.decode()
+    assert f'value="open|{row.pk}"' in page
+    admin_client.post("/admin/formguard/formpolicy/switch/", {"fg_switch": f"open|{row.pk}"})
+    assert client.get("/contact/").status_code == 200
+
+
+def test_switch_rejects_get_and_garbage(client, admin_client):
+    client.get("/contact/")
+    assert admin_client.get("/admin/formguard/formpolicy/switch/").status_code == 403
+    response = admin_client.post("/admin/formguard/formpolicy/switch/", {"fg_switch": "explode|1; drop"})
+    assert response.status_code == 302
+    assert client.get("/contact/").status_code == 200
+
+
+def test_migrate_lists_every_guarded_form(django_db_setup):
+    from django.core.management import call_command
+
+    from formguard.decorators import discover_form_keys
+
+    assert discover_form_keys() == ["async", "cbv", "contact", "plain"]
+    FormPolicy.objects.all().delete()
+    call_command("migrate", verbosity=0)
+    assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {"*", "async", "cbv", "contact", "plain"}
