@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import incidents, inspect, policies, rules
+from . import diagnosis, incidents, policies, rules
 from .models import BlockRule, FormPolicy, Incident
 
 
@@ -231,8 +231,8 @@ class BlockRuleAdmin(admin.ModelAdmin):
             "title": _("What does formguard see?"),
             "opts": self.model._meta,
             "typed": typed,
-            "current": inspect.describe_request(request),
-            "lookup": inspect.describe_ip(typed) if typed else None,
+            "current": diagnosis.describe_request(request),
+            "lookup": diagnosis.describe_ip(typed) if typed else None,
         }
         return TemplateResponse(request, "admin/formguard/inspect.html", context)
 

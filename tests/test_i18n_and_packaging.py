@@ -1,5 +1,6 @@
 """The ja locale is shipped compiled and current; the package installs with its data."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,31 @@ def test_wheel_carries_templates_locale_and_py_typed(tmp_path):
     assert "formguard/locale/ja/LC_MESSAGES/django.mo" in names
     assert "formguard/migrations/0001_initial.py" in names
     assert not any(n.startswith(("project/", "tests/")) for n in names)
+
+
+def _msgids(po_text):
+    import re
+
+    ids = set()
+    for block in po_text.split("\n\n"):
+        match = re.search(r'^msgid ((?:".*"\n?)+)', block, re.M)
+        if match:
+            ids.add("".join(re.findall(r'"(.*)"', match.group(1))))
+    return ids - {""}
+
+
+@pytest.mark.parametrize("base", ["formguard", "project"])
+def test_po_files_hold_every_message_of_the_code(base, tmp_path):
+    if not shutil.which("xgettext"):
+        pytest.skip("xgettext (gettext) not installed")
+    copy = tmp_path / base
+    shutil.copytree(ROOT / base, copy, ignore=shutil.ignore_patterns("locale", "__pycache__"))
+    (copy / "locale").mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "ja"], cwd=copy, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    extracted = _msgids((copy / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
+    shipped = _msgids((ROOT / base / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
+    assert extracted - shipped == set(), "run makemessages -l ja and translate"

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from formguard import inspect, policies, rules
+from formguard import diagnosis, policies, rules
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
 
@@ -149,7 +149,7 @@ class Command(BaseCommand):
         raise CommandError(f"No blacklist rule in force for {network}.")
 
     def handle_inspect(self, ip: str, **options: Any) -> None:
-        found = inspect.describe_ip(ip)
+        found = diagnosis.describe_ip(ip)
         if "error" in found:
             raise CommandError(f"Not an IP address: {ip!r}")
         self.stdout.write(f"IP: {found['ip']}  (counted and banned as {found['bucket']})")
