@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import diagnosis, incidents, policies, rules
+from . import captcha, diagnosis, incidents, policies, rules
 from .models import BlockRule, FormPolicy, Incident
 
 
@@ -69,6 +69,7 @@ class FormPolicyAdmin(admin.ModelAdmin):
         "enabled",
         "monitor_only",
         "rate_limit",
+        "captcha_required",
         "updated_at",
     ]
     list_editable = ["closed", "closed_until"]
@@ -83,6 +84,10 @@ class FormPolicyAdmin(admin.ModelAdmin):
             {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
         ),
         (
+            _("Captcha"),
+            {"fields": ["captcha_required", "captcha_min_score"]},
+        ),
+        (
             _("Rate limit and automatic bans"),
             {
                 "fields": ["rate_limit", "burst_count", "burst_window", "ban_duration", "ban_growth", "ban_max"],
@@ -91,6 +96,34 @@ class FormPolicyAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["updated_at"]}),
     ]
+
+    def _captcha_notice(self, request: HttpRequest) -> None:
+        provider = captcha.get_provider()
+        if provider is None:
+            self.message_user(
+                request,
+                _(
+                    "Captcha is off: no captcha keys are set in settings (FORMGUARD['CAPTCHA']). "
+                    "“Captcha required” has no effect until they are."
+                ),
+                messages.WARNING,
+            )
+        elif provider.uses_test_keys:
+            self.message_user(
+                request,
+                _("Captcha uses the provider's published test keys, which let every robot through."),
+                messages.WARNING,
+            )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "GET":
+            self._captcha_notice(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        if request.method == "GET":
+            self._captcha_notice(request)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("state"))
     def state(self, obj: FormPolicy) -> str:

@@ -12,6 +12,16 @@
 | formguard.W001  | (deploy) the counter cache is not shared between processes       |
 | formguard.W002  | ``RATELIMIT_ENABLE = False`` switches formguard's counters off   |
 | formguard.W003  | the counter cache is Redis without socket timeouts              |
+| formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
+| formguard.E009  | only one of the captcha site key and secret key is set           |
+| formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
+| formguard.W004  | (deploy) no captcha keys: the captcha check is off               |
+| formguard.E011  | (deploy) published captcha test keys with ``DEBUG = False``       |
+| formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
+| formguard.E009  | only one of the captcha site key and secret key is set           |
+| formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
+| formguard.W004  | (deploy) no captcha keys: the captcha check is off               |
+| formguard.E011  | (deploy) published captcha test keys with ``DEBUG = False``       |
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULT_POLICY, DEFAULTS, conf
+from .conf import CAPTCHA_DEFAULTS, DEFAULT_POLICY, DEFAULTS, conf
 
 MIDDLEWARE_PATH = "formguard.middleware.FormGuardMiddleware"
 SHARED_CACHE_BACKENDS = (
@@ -163,6 +173,73 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list:
                     "With a single process, silence this with SILENCED_SYSTEM_CHECKS = ['formguard.W001']."
                 ),
                 id="formguard.W001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_captcha(app_configs: Any = None, **kwargs: Any) -> list:
+    from . import captcha
+
+    errors: list = []
+    user = (getattr(settings, "FORMGUARD", None) or {}).get("CAPTCHA") or {}
+    unknown = set(user) - set(CAPTCHA_DEFAULTS)
+    if unknown:
+        errors.append(Error(f"Unknown FORMGUARD['CAPTCHA'] keys: {', '.join(sorted(unknown))}.", id="formguard.E005"))
+    config = conf.CAPTCHA
+    try:
+        captcha.provider_class(config["PROVIDER"])
+    except (ImportError, TypeError) as exc:
+        errors.append(
+            Error(
+                f"FORMGUARD['CAPTCHA']['PROVIDER'] = {config['PROVIDER']!r} is not a captcha provider: {exc}",
+                hint=f"Use one of {', '.join(sorted(captcha.PROVIDERS))}, or the dotted path of a CaptchaProvider.",
+                id="formguard.E008",
+            )
+        )
+    if bool(config["SITE_KEY"]) != bool(config["SECRET_KEY"]):
+        errors.append(
+            Error(
+                "Only one of the captcha site key and secret key is set, so the captcha check is off.",
+                hint="Set FORMGUARD['CAPTCHA']['SITE_KEY'] and the secret (FORMGUARD['CAPTCHA']['SECRET_KEY'] "
+                "or the environment variable FORMGUARD_CAPTCHA_SECRET_KEY).",
+                id="formguard.E009",
+            )
+        )
+    if config["ON_UNAVAILABLE"] not in ("open", "closed"):
+        errors.append(
+            Error(
+                f"FORMGUARD['CAPTCHA']['ON_UNAVAILABLE'] is {config['ON_UNAVAILABLE']!r}.",
+                hint="Use 'open' or 'closed'.",
+                id="formguard.E010",
+            )
+        )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_captcha_deploy(app_configs: Any = None, **kwargs: Any) -> list:
+    from . import captcha
+
+    try:
+        provider = captcha.get_provider()
+    except (ImportError, TypeError):
+        return []  # formguard.E008 says so
+    if provider is None:
+        return [
+            Warning(
+                "No captcha keys are set: formguard's captcha check is off, whatever the form policies say.",
+                hint="Set FORMGUARD['CAPTCHA'] = {'PROVIDER': ..., 'SITE_KEY': ..., 'SECRET_KEY': ...}.",
+                id="formguard.W004",
+            )
+        ]
+    if provider.uses_test_keys and not settings.DEBUG:
+        return [
+            Error(
+                f"The captcha keys are {provider.label}'s published test keys, which let every robot through.",
+                hint="Use the keys of your own site from the provider's console.",
+                id="formguard.E011",
             )
         ]
     return []

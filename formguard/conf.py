@@ -9,6 +9,7 @@ not here: they are database rows edited in the admin (see ``models.py``).
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +26,38 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ban_duration": 3600,
     "ban_growth": 4.0,
     "ban_max": 30 * 24 * 3600,
+    "captcha_required": True,
+    "captcha_min_score": 0.5,
+}
+
+CAPTCHA_DEFAULTS: dict[str, Any] = {
+    # recaptcha_v2, recaptcha_v2_invisible, recaptcha_v3, hcaptcha, turnstile,
+    # or the dotted path of a CaptchaProvider subclass.
+    "PROVIDER": "recaptcha_v2",
+    "SITE_KEY": "",
+    # Also read from the environment variable FORMGUARD_CAPTCHA_SECRET_KEY.
+    # Never stored in the database, never logged.
+    "SECRET_KEY": "",
+    # Where the browser loads the widget script from. For reCAPTCHA,
+    # "https://www.recaptcha.net" serves visitors in mainland China, where
+    # www.google.com is blocked.
+    "SCRIPT_HOST": None,
+    # The provider's verify endpoint (tests and self-hosted proxies point it elsewhere).
+    "VERIFY_URL": None,
+    # Seconds the whole verification may take, retries included.
+    "TIMEOUT": 3.0,
+    # When the provider cannot be reached (timeout, connection refused, DNS):
+    # "open" lets the POST through and records an incident; "closed" shows the
+    # form again asking to retry. HTTP errors, quota (429) and a bad secret
+    # always fail closed.
+    "ON_UNAVAILABLE": "open",
+    # Send the visitor's IP to the provider (a disclosure to a third party
+    # under Japan's APPI; switch off if your privacy notice does not cover it).
+    "SEND_REMOTE_IP": True,
+    # Hostnames a token must have been issued on; None: the request's host.
+    "HOSTNAMES": None,
+    # Oldest token accepted, in seconds (from the provider's challenge_ts).
+    "MAX_TOKEN_AGE": 300,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -56,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
     "CLOSED_TEMPLATE": "formguard/closed.html",
     "BLOCKED_TEMPLATE": "formguard/blocked.html",
     "REFUSED_TEMPLATE": "formguard/refused.html",
+    # Captcha provider and keys: see CAPTCHA_DEFAULTS.
+    "CAPTCHA": {},
 }
 
 
@@ -136,6 +171,13 @@ class FormGuardSettings:
     @property
     def REFUSED_TEMPLATE(self) -> str:
         return self._get("REFUSED_TEMPLATE")
+
+    @property
+    def CAPTCHA(self) -> dict[str, Any]:
+        merged = {**CAPTCHA_DEFAULTS, **(self._get("CAPTCHA") or {})}
+        if not merged["SECRET_KEY"]:
+            merged["SECRET_KEY"] = os.environ.get("FORMGUARD_CAPTCHA_SECRET_KEY", "")
+        return merged
 
 
 conf = FormGuardSettings()

@@ -11,46 +11,73 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 ATTRIBUTE = "formguard_form_key"
+FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
 
 
-def guard_form(form_key: str) -> Callable[[ViewFunc], ViewFunc]:
+def guard_form(form_key: str, *, form_errors: bool = False) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view (function, async function or ``as_view()``) as a guarded form.
 
     ::
 
-        @guard_form("contact")
-        def contact(request): ...
+        @guard_form("contact", form_errors=True)
+        def contact(request):
+            form = ContactForm(request.POST or None, request=request)  # with FormGuardFormMixin
+            ...
 
         path("inquiry/", guard_form("inquiry")(ThirdPartyView.as_view()))
+
+    ``form_errors=True`` promises that the view's form uses
+    ``FormGuardFormMixin``, which shows a failed captcha as a form error with
+    the visitor's input kept. Without it formguard refuses such a POST with
+    its own page, so a view that does not check can never send the mail.
     """
     if not form_key or not isinstance(form_key, str) or form_key == "*":
         raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
 
     def mark(view: ViewFunc) -> ViewFunc:
         setattr(view, ATTRIBUTE, form_key)
+        setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
         return view
 
     return mark
 
 
 class GuardedFormMixin:
-    """Mixin for class-based views: set ``formguard_form_key = "contact"``."""
+    """Mixin for class-based views: set ``formguard_form_key = "contact"``.
+
+    On a ``FormView`` (any ``FormMixin``) it also adds formguard's field
+    (the captcha widget) to the form, so a failed captcha comes back as a
+    form error with everything the visitor typed.
+    """
 
     formguard_form_key: str = ""
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
+        from django.views.generic.edit import FormMixin
+
         view = super().as_view(**initkwargs)  # type: ignore[misc]
         form_key = initkwargs.get(ATTRIBUTE) or cls.formguard_form_key
         if not form_key:
             raise ValueError(f"{cls.__name__} needs formguard_form_key.")
-        return guard_form(form_key)(view)
+        return guard_form(form_key, form_errors=issubclass(cls, FormMixin))(view)
+
+    def get_form(self, form_class: Any = None) -> Any:
+        from .forms import install_field
+
+        form = super().get_form(form_class)  # type: ignore[misc]
+        install_field(form, self.request)  # type: ignore[attr-defined]
+        return form
 
 
 def form_key_of(view: Callable[..., Any]) -> str | None:
     return getattr(view, ATTRIBUTE, None)
+
+
+def shows_form_errors(view: Callable[..., Any]) -> bool:
+    return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
 
 
 def discover_form_keys(urlconf: str | None = None) -> list[str]:

@@ -7,15 +7,18 @@ itself is sync code (cache and ORM calls).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
-from .decorators import form_key_of
+from .decorators import form_key_of, shows_form_errors
 from .pipeline import evaluate
 from .refusal import respond
+
+logger = logging.getLogger("formguard.middleware")
 
 
 class FormGuardMiddleware(MiddlewareMixin):
@@ -30,6 +33,22 @@ class FormGuardMiddleware(MiddlewareMixin):
         if form_key is None:
             return None
         attempt, verdict = evaluate(request, form_key)
-        # The site's form reads this to show captcha errors and the like.
+        # formguard's form field reads these: whether to show the captcha,
+        # and the error to show.
         request.formguard = verdict
-        return respond(attempt, verdict)
+        request.formguard_attempt = attempt
+        return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        verdict = getattr(request, "formguard", None)
+        if verdict is not None and verdict.form_error and not getattr(request, "_formguard_field_checked", False):
+            # The view promised to show formguard's errors but its form never
+            # asked: the POST may have gone through unchecked.
+            logger.error(
+                "formguard: %s refused (%s) but the view of form %r did not check it; give its form "
+                "FormGuardFormMixin, or drop form_errors=True from guard_form().",
+                request.path,
+                verdict.reason,
+                request.formguard_attempt.form_key,
+            )
+        return response

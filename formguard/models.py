@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,6 +113,20 @@ class FormPolicy(models.Model):
     )
     ban_max = models.PositiveIntegerField(
         _("longest ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+
+    captcha_required = models.BooleanField(
+        _("captcha required"),
+        null=True,
+        blank=True,
+        help_text=_("Every POST must pass the captcha (when a captcha provider is configured in settings)."),
+    )
+    captcha_min_score = models.FloatField(
+        _("captcha: lowest score (reCAPTCHA v3)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("reCAPTCHA v3 scores run from 0.0 (a bot) to 1.0 (a person); 0.5 is Google's suggestion."),
     )
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -12,8 +12,12 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 4     | country      | (GeoIP issue)        | (GeoIP issue)               |
 | 5     | rate limit   | —                    | 429, Retry-After            |
 | 6     | burst        | —                    | ban, 403                    |
-| 7     | bot traps    | —                    | (traps issue)               |
-| 8     | captcha      | —                    | (captcha issue)             |
+| 7     | bot traps    | —                    | (not built yet)             |
+| 8     | captcha      | —                    | form error, input kept      |
+
+A check may also let a request through "on the record" (an allowing verdict
+with a reason, e.g. the captcha service was down and the policy fails open):
+the incident is recorded and the next checks run.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import cache, ratelimits, rules
+from . import cache, captcha, ratelimits, rules
 from .conf import conf
 from .ip import IPAddress, bucket, bucket_key, client_ip
 from .models import BlockRule, Reason
@@ -56,6 +60,10 @@ class Attempt:
     def bucket(self) -> str:
         return bucket_key(self.ip)
 
+    @property
+    def wants_captcha(self) -> bool:
+        return bool(self.policy.captcha_required)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -70,8 +78,12 @@ class Verdict:
     rule_id: int | None = None
     ban: dict[str, Any] | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # A refusal the site's form shows as an error, keeping what was typed.
+    form_error: str = ""
     # In monitor-only mode: the refusals that were not carried out.
     monitored: tuple[Verdict, ...] = ()
+    # Requests let through on the record (see the module docstring).
+    noted: tuple[Verdict, ...] = ()
 
     @classmethod
     def allow(cls, check: str = "", **kwargs: Any) -> Verdict:
@@ -182,8 +194,25 @@ def check_traps(attempt: Attempt) -> Verdict | None:
 
 
 def check_captcha(attempt: Attempt) -> Verdict | None:
-    # Captcha verification has its place here (captcha issue).
-    return None
+    if not attempt.is_submission or not attempt.wants_captcha:
+        return None
+    provider = captcha.get_provider()
+    if provider is None:  # not configured: the admin and check --deploy say so
+        return None
+    result = captcha.verify_attempt(attempt, provider)
+    if result.passed:
+        return None
+    detail = {"provider": provider.name, "error_codes": list(result.error_codes), **result.detail}
+    if result.score is not None:
+        detail["score"] = result.score
+    if result.unavailable:
+        if conf.CAPTCHA["ON_UNAVAILABLE"] == "open":
+            # Let the visitor through, but on the record.
+            return Verdict.allow("captcha", reason=Reason.CAPTCHA_UNAVAILABLE, detail=detail)
+        reason = Reason.CAPTCHA_UNAVAILABLE
+    else:
+        reason = Reason.CAPTCHA
+    return Verdict.refuse("captcha", reason, 200, form_error=result.message(), detail=detail)
 
 
 CHECKS: tuple[Check, ...] = (
@@ -219,19 +248,23 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
     """
     policy = attempt.policy
     monitored: list[Verdict] = []
+    noted: list[Verdict] = []
     for check in checks:
         if not policy.enabled and check not in ALWAYS_ON:
             continue
         verdict = check(attempt)
         if verdict is None:
             continue
+        if verdict.allowed and verdict.reason:
+            noted.append(verdict)
+            continue
         if verdict.allowed:
-            return replace(verdict, monitored=tuple(monitored))
+            return replace(verdict, monitored=tuple(monitored), noted=tuple(noted))
         if policy.monitor_only:
             monitored.append(verdict)
             continue
-        return verdict
-    return Verdict.allow("", monitored=tuple(monitored))
+        return replace(verdict, noted=tuple(noted))
+    return Verdict.allow("", monitored=tuple(monitored), noted=tuple(noted))
 
 
 def evaluate(request: HttpRequest, form_key: str, now: datetime | None = None) -> tuple[Attempt, Verdict]:

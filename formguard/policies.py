@@ -35,6 +35,8 @@ INHERITED_FIELDS = (
     "ban_duration",
     "ban_growth",
     "ban_max",
+    "captcha_required",
+    "captcha_min_score",
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 
@@ -72,6 +74,8 @@ class Policy:
     ban_duration: int
     ban_growth: float
     ban_max: int
+    captcha_required: bool = False
+    captcha_min_score: float = 0.5
     closures: tuple[Closure, ...] = ()
 
     def closure_at(self, now: datetime) -> Closure | None:

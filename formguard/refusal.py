@@ -107,6 +107,11 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
 
 def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     request = attempt.request
+    status = verdict.status
+    if verdict.form_error:
+        # The view will not show the error in its form: refuse the POST
+        # with a page that says why and keeps what was typed.
+        status = 400
     if verdict.reason == Reason.CLOSED:
         template = conf.CLOSED_TEMPLATE
     elif verdict.status == 403:
@@ -123,9 +128,10 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         "closed_message": verdict.closure.message() if verdict.closure else "",
         # A person whose message hit a closed or rate-limited form can copy
         # it from the page instead of losing it. Banned clients get nothing.
-        "submitted": submitted_fields(request) if verdict.status in (429, 503) else [],
+        "submitted": submitted_fields(request) if status in (400, 429, 503) else [],
+        "form_error": verdict.form_error,
     }
-    response = render(request, template, context, status=verdict.status)
+    response = render(request, template, context, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
     add_never_cache_headers(response)
@@ -136,13 +142,24 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     return response
 
 
-def respond(attempt: Attempt, verdict: Verdict) -> HttpResponse | None:
-    """Act on a verdict: ``None`` lets the site's view run, else the refusal page."""
+def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool = False) -> HttpResponse | None:
+    """Act on a verdict: ``None`` lets the site's view run, else the refusal page.
+
+    A form-error refusal (a failed captcha) lets the view run when the view
+    shows formguard's errors in its form (``GuardedFormMixin`` on a form view,
+    or ``guard_form(..., form_errors=True)`` with ``FormGuardFormMixin``): the
+    visitor gets the form back with an error and everything typed. Any other
+    view gets formguard's own page, with the typed text to copy.
+    """
     for would_be in verdict.monitored:
         _notify(attempt, would_be, monitor_only=True)
+    for noted in verdict.noted:
+        _notify(attempt, noted, monitor_only=False)
     if verdict.allowed:
         return None
     if verdict.ban is not None:
         _carry_out_ban(attempt, verdict)
     _notify(attempt, verdict, monitor_only=False)
+    if verdict.form_error and view_shows_form_errors:
+        return None
     return render_refusal(attempt, verdict)

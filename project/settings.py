@@ -122,6 +122,17 @@ FORMGUARD = {
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
 }
 
+# No captcha keys by default: the captcha check is off (the admin says so).
+# FORMGUARD_DEMO_CAPTCHA=google-test uses Google's published reCAPTCHA test
+# keys, served from www.recaptcha.net (reachable from mainland China).
+if os.environ.get("FORMGUARD_DEMO_CAPTCHA") == "google-test":
+    FORMGUARD["CAPTCHA"] = {
+        "PROVIDER": "recaptcha_v2",
+        "SITE_KEY": "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
+        "SECRET_KEY": "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
+        "SCRIPT_HOST": "https://www.recaptcha.net",
+    }
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

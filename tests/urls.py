@@ -1,8 +1,11 @@
+from django import forms
 from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.generic import View
 
 from formguard.decorators import GuardedFormMixin, guard_form
+from formguard.forms import FormGuardFormMixin
 from project.urls import urlpatterns as demo_urlpatterns
 
 
@@ -26,6 +29,18 @@ class ClassView(GuardedFormMixin, View):
         return HttpResponse("cbv posted")
 
 
+class FunctionViewForm(FormGuardFormMixin, forms.Form):
+    message = forms.CharField(widget=forms.Textarea)
+
+
+@guard_form("fn", form_errors=True)
+def function_form_view(request):
+    form = FunctionViewForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        return redirect("/t/unguarded/")
+    return render(request, "tests/fn_form.html", {"form": form})
+
+
 def unguarded(request):
     return HttpResponse("unguarded")
 
@@ -36,4 +51,5 @@ urlpatterns = [
     path("t/async/", async_view),
     path("t/cbv/", ClassView.as_view()),
     path("t/unguarded/", unguarded),
+    path("t/fn-form/", function_form_view),
 ]

@@ -1,0 +1,99 @@
+"""Captcha providers behind one interface, chosen in settings.
+
+``get_provider()`` returns the configured provider, or None when captcha is
+not configured (no keys): then the captcha check lets requests through and
+the admin says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from .. import cache
+from ..conf import conf
+from .base import CaptchaProvider, CaptchaResult, fail, precheck_token
+from .hcaptcha import HCaptcha
+from .recaptcha import RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3
+from .turnstile import Turnstile
+
+if TYPE_CHECKING:
+    from ..pipeline import Attempt
+
+__all__ = ["PROVIDERS", "CaptchaProvider", "CaptchaResult", "get_provider", "verify_attempt"]
+
+logger = logging.getLogger("formguard.captcha")
+
+PROVIDERS: dict[str, type[CaptchaProvider]] = {
+    cls.name: cls for cls in (RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3, HCaptcha, Turnstile)
+}
+
+
+def provider_class(name: str) -> type[CaptchaProvider]:
+    if name in PROVIDERS:
+        return PROVIDERS[name]
+    cls = import_string(name)
+    if not (isinstance(cls, type) and issubclass(cls, CaptchaProvider)):
+        raise TypeError(f"{name} is not a CaptchaProvider subclass")
+    return cls
+
+
+@lru_cache(maxsize=8)
+def _build(frozen: tuple) -> CaptchaProvider:
+    config = dict(frozen)
+    return provider_class(config["PROVIDER"])(config)
+
+
+def get_provider() -> CaptchaProvider | None:
+    """The configured provider, or None when no keys are set."""
+    config = conf.CAPTCHA
+    if not config["SITE_KEY"] or not config["SECRET_KEY"]:
+        return None
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in config.items()))
+    return _build(frozen)
+
+
+def _hostnames(attempt: Attempt) -> set[str]:
+    configured = conf.CAPTCHA["HOSTNAMES"]
+    if configured:
+        return {h.lower() for h in configured}
+    try:
+        host = attempt.request.get_host()
+    except Exception:  # DisallowedHost: nothing to match a token against
+        return set()
+    return {host.rsplit(":", 1)[0].strip("[]").lower()}
+
+
+def _token_key(token: str) -> str:
+    return cache.make_key("captcha", "used", hashlib.sha256(token.encode("ascii", "replace")).hexdigest())
+
+
+def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult:
+    """Verify the token of ``attempt``'s POST; a token is good once."""
+    token = attempt.request.POST.get(provider.response_field, "")
+    early = precheck_token(token)
+    if early is not None:
+        return early
+    # A token seen before is refused here, without asking the provider
+    # (which would refuse it too, after a round trip).
+    try:
+        first_use = cache.call("add", _token_key(token), 1, provider.max_token_age + 60)
+    except cache.CacheUnavailable:
+        first_use = True
+    if not first_use:
+        return fail("timeout-or-duplicate", reason="token seen before")
+    return provider.verify(
+        token,
+        remote_ip=str(attempt.ip),
+        hostnames=_hostnames(attempt),
+        allow_test_hostnames=settings.DEBUG,
+        expected_action=attempt.form_key,
+        min_score=attempt.policy.captcha_min_score,
+        idempotency_key=str(uuid.uuid4()),
+    )

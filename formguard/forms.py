@@ -1,0 +1,79 @@
+"""Form integration: formguard's field, which renders the captcha widget and
+turns a failed verification into a form error, keeping what was typed.
+
+Verification itself happens once, in the pipeline (tokens are good once);
+the field only reads its result from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from . import captcha
+
+FIELD_NAME = "formguard"
+
+
+class CaptchaWidget(forms.Widget):
+    """Renders the provider's widget (or nothing when no captcha is wanted)."""
+
+    def __init__(self, request: HttpRequest | None = None, attrs: dict[str, Any] | None = None):
+        super().__init__(attrs)
+        self.request = request
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        provider = captcha.get_provider()
+        attempt = getattr(self.request, "formguard_attempt", None)
+        if provider is None or attempt is None or not attempt.wants_captcha:
+            return ""
+        context = provider.widget_context(attempt.form_key)
+        context["include_script"] = not getattr(self.request, "_formguard_script_rendered", False)
+        return mark_safe(render_to_string(provider.widget_template, context, request=self.request))  # noqa: S308
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        provider = captcha.get_provider()
+        return data.get(provider.response_field) if provider else None
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+
+class FormGuardField(forms.Field):
+    """Shows formguard's verdict on the POST as a form error."""
+
+    def __init__(self, request: HttpRequest | None = None, **kwargs: Any):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "")
+        super().__init__(widget=CaptchaWidget(request), **kwargs)
+        self.request = request
+
+    def clean(self, value: Any) -> None:
+        if self.request is None:
+            return None
+        self.request._formguard_field_checked = True
+        verdict = getattr(self.request, "formguard", None)
+        if verdict is not None and verdict.form_error:
+            raise forms.ValidationError(verdict.form_error, code=verdict.reason or "formguard")
+        return None
+
+
+def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
+    """Add formguard's field to a form instance (once)."""
+    if FIELD_NAME not in form.fields:
+        form.fields[FIELD_NAME] = FormGuardField(request=request)
+
+
+class FormGuardFormMixin:
+    """For forms of function views: ``ContactForm(request.POST, request=request)``.
+
+    Pair it with ``guard_form("contact", form_errors=True)``.
+    """
+
+    def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        install_field(self, request)  # type: ignore[arg-type]
