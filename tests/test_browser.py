@@ -96,3 +96,33 @@ def test_visitor_keeps_their_message_when_the_form_closes_meanwhile(live_server,
     assert page.locator("#fg-closed").is_visible()
     assert page.locator("textarea[name=fg-copy-message]").input_value() == message
     assert mail.outbox == []
+
+
+def test_failed_captcha_shows_the_form_again_with_the_message(live_server, page, settings, mailoutbox):
+    from tests.captcha_server import SiteverifyServer
+
+    server = SiteverifyServer(hostname="localhost")
+    try:
+        settings.FORMGUARD = {
+            "CAPTCHA": {"SITE_KEY": "site", "SECRET_KEY": "secret", "VERIFY_URL": server.url, "HOSTNAMES": ["localhost"]}
+        }
+        # The provider's script cannot load here; the test plays the widget's
+        # part and puts the token in the form.
+        page.route("**/recaptcha/api.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+        page.goto(f"{live_server.url}/contact/")
+        assert page.locator(".g-recaptcha.fg-captcha").count() == 1
+        message = "在庫の確認をお願いします。\n急ぎではありません。"
+        fill_contact(page, message)
+        page.evaluate(
+            """() => { const i = document.createElement('input'); i.type = 'hidden';
+                       i.name = 'g-recaptcha-response'; i.value = 'bad';
+                       document.querySelector('#contact-form').appendChild(i); }"""
+        )
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert "CAPTCHA の回答を確認できませんでした" in page.content()
+        assert page.input_value("#id_message") == message
+        assert page.input_value("#id_name") == "山田 太郎"
+        assert mail.outbox == []
+    finally:
+        server.close()
