@@ -16,8 +16,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import captcha, diagnosis, incidents, policies, rules
-from .models import BlockRule, FormPolicy, Incident
+from . import captcha, diagnosis, geo, incidents, policies, rules
+from .models import AlternativeContact, BlockRule, CountryMode, FormPolicy, Incident
 
 
 def _close(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, hours: int | None) -> None:
@@ -70,6 +70,7 @@ class FormPolicyAdmin(admin.ModelAdmin):
         "monitor_only",
         "rate_limit",
         "captcha_required",
+        "country_mode",
         "updated_at",
     ]
     list_editable = ["closed", "closed_until"]
@@ -86,6 +87,10 @@ class FormPolicyAdmin(admin.ModelAdmin):
         (
             _("Captcha"),
             {"fields": ["captcha_required", "captcha_min_score"]},
+        ),
+        (
+            _("Country filter (GeoIP)"),
+            {"fields": ["country_mode", "allowed_countries", "unknown_country", "private_country"]},
         ),
         (
             _("Rate limit and automatic bans"),
@@ -115,14 +120,28 @@ class FormPolicyAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
+    def _geoip_notice(self, request: HttpRequest) -> None:
+        uses_country = FormPolicy.objects.exclude(country_mode__in=["", CountryMode.OFF]).exists()
+        if uses_country and geo.database_info() is None:
+            self.message_user(
+                request,
+                _(
+                    "The country filter is on, but no GeoIP database can be read (FORMGUARD['GEOIP_PATH']): "
+                    "every visitor counts as unknown (ZZ)."
+                ),
+                messages.WARNING,
+            )
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.method == "GET":
             self._captcha_notice(request)
+            self._geoip_notice(request)
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         if request.method == "GET":
             self._captcha_notice(request)
+            self._geoip_notice(request)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("state"))
@@ -303,3 +322,11 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_ban_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("formguard.add_blockrule")
+
+
+@admin.register(AlternativeContact)
+class AlternativeContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "country", "order"]
+    list_filter = ["country"]
+    search_fields = ["country", "text_ja", "text_en", "text_zh"]
+    fields = ["country", "text_ja", "text_en", "text_zh", "image_url", "order"]

@@ -17,6 +17,8 @@
 | formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
 | formguard.W004  | (deploy) no captcha keys: the captcha check is off               |
 | formguard.E011  | (deploy) published captcha test keys with ``DEBUG = False``       |
+| formguard.E012  | ``GEOIP_PATH`` is set but the file is missing or not an .mmdb    |
+| formguard.W005  | (deploy) the GeoIP database is older than ``GEOIP_MAX_AGE_DAYS``  |
 | formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
 | formguard.E009  | only one of the captcha site key and secret key is set           |
 | formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
@@ -240,6 +242,50 @@ def check_captcha_deploy(app_configs: Any = None, **kwargs: Any) -> list:
                 f"The captcha keys are {provider.label}'s published test keys, which let every robot through.",
                 hint="Use the keys of your own site from the provider's console.",
                 id="formguard.E011",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def check_geoip(app_configs: Any = None, **kwargs: Any) -> list:
+    from . import geo
+
+    path = conf.GEOIP_PATH
+    if not path:
+        return []
+    problem = geo.file_problem(path)
+    if problem:
+        return [
+            Error(
+                f"FORMGUARD['GEOIP_PATH'] = {path!r} cannot be read ({problem}): every country is unknown (ZZ).",
+                hint="Point it at a GeoLite2/GeoIP2 Country or City .mmdb file (see the README: geoipupdate).",
+                id="formguard.E012",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def check_geoip_age(app_configs: Any = None, **kwargs: Any) -> list:
+    import datetime as dt
+
+    from . import geo
+
+    path = conf.GEOIP_PATH
+    if not path or geo.file_problem(path):
+        return []
+    reader = geo._Reader(path)
+    try:
+        age = dt.datetime.now(dt.UTC) - reader.built
+    finally:
+        reader.reader.close()
+    if age.days > conf.GEOIP_MAX_AGE_DAYS:
+        return [
+            Warning(
+                f"The GeoIP database {path} was built {age.days} days ago; addresses move between countries.",
+                hint="Update it with geoipupdate (see the README) or raise FORMGUARD['GEOIP_MAX_AGE_DAYS'].",
+                id="formguard.W005",
             )
         ]
     return []

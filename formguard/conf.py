@@ -28,6 +28,10 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ban_max": 30 * 24 * 3600,
     "captcha_required": True,
     "captcha_min_score": 0.5,
+    "country_mode": "off",
+    "allowed_countries": "JP",
+    "unknown_country": "allow",
+    "private_country": "allow",
 }
 
 CAPTCHA_DEFAULTS: dict[str, Any] = {
@@ -91,6 +95,12 @@ DEFAULTS: dict[str, Any] = {
     "REFUSED_TEMPLATE": "formguard/refused.html",
     # Captcha provider and keys: see CAPTCHA_DEFAULTS.
     "CAPTCHA": {},
+    # A MaxMind-format .mmdb (GeoLite2/GeoIP2 Country or City) for the
+    # country filter. None: every country is unknown (ZZ).
+    "GEOIP_PATH": None,
+    # A database older than this many days is reported by check --deploy.
+    "GEOIP_MAX_AGE_DAYS": 90,
+    "HIDDEN_TEMPLATE": "formguard/hidden.html",
 }
 
 
@@ -171,6 +181,19 @@ class FormGuardSettings:
     @property
     def REFUSED_TEMPLATE(self) -> str:
         return self._get("REFUSED_TEMPLATE")
+
+    @property
+    def GEOIP_PATH(self) -> str | None:
+        path = self._get("GEOIP_PATH")
+        return str(path) if path else None
+
+    @property
+    def GEOIP_MAX_AGE_DAYS(self) -> int:
+        return int(self._get("GEOIP_MAX_AGE_DAYS"))
+
+    @property
+    def HIDDEN_TEMPLATE(self) -> str:
+        return self._get("HIDDEN_TEMPLATE")
 
     @property
     def CAPTCHA(self) -> dict[str, Any]:

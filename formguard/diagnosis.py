@@ -6,17 +6,18 @@ every input of the client-IP decision next to its result.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import rules
+from . import geo, rules
 from .conf import conf
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
 from .models import FormPolicy, Reason
-from .pipeline import Attempt, check_allowlist, check_blacklist, check_closed, check_country, run_checks
+from .pipeline import Attempt, Verdict, check_allowlist, check_blacklist, check_closed, check_country, run_checks
 from .policies import get_policy
 
 FORWARDING_HEADERS = (
@@ -32,29 +33,42 @@ FORWARDING_HEADERS = (
 READ_ONLY_CHECKS = (check_allowlist, check_closed, check_blacklist, check_country)
 
 
+def _describe(verdict: Verdict, attempt: Attempt) -> str:
+    if verdict.allowed:
+        if verdict.check == "allowlist":
+            outcome = _("allowed (allowlist): no further checks")
+        elif attempt.is_submission:
+            outcome = _("accepted, up to %(rate)s") % {"rate": attempt.policy.rate_limit}
+            if attempt.wants_captcha:
+                outcome += " " + _("(with the captcha)")
+        else:
+            outcome = _("form shown")
+        if verdict.monitored:
+            outcome += " " + _("(monitor only; would refuse: %(reasons)s)") % {
+                "reasons": ", ".join(str(Reason(v.reason).label) for v in verdict.monitored)
+            }
+        return outcome
+    if verdict.reason == Reason.COUNTRY and verdict.status == 200:
+        return _("form hidden, other ways to reach you shown (HTTP 200)")
+    return _("refused: %(reason)s (HTTP %(status)s)") % {
+        "reason": Reason(verdict.reason).label,
+        "status": verdict.status,
+    }
+
+
 def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     now = timezone.now()
     outcomes = []
     keys = FormPolicy.objects.exclude(form_key="*").values_list("form_key", flat=True)
     for form_key in keys:
         policy = get_policy(form_key)
-        attempt = Attempt(request=request, form_key=form_key, policy=policy, ip=address, now=now)
-        verdict = run_checks(attempt, READ_ONLY_CHECKS)
-        if verdict.allowed:
-            if verdict.check == "allowlist":
-                outcome = _("allowed (allowlist): no further checks")
-            else:
-                outcome = _("form shown; POSTs limited to %(rate)s") % {"rate": policy.rate_limit}
-            if verdict.monitored:
-                outcome += " " + _("(monitor only; would refuse: %(reasons)s)") % {
-                    "reasons": ", ".join(str(Reason(v.reason).label) for v in verdict.monitored)
-                }
-        else:
-            outcome = _("refused: %(reason)s (HTTP %(status)s)") % {
-                "reason": Reason(verdict.reason).label,
-                "status": verdict.status,
-            }
-        outcomes.append({"form_key": form_key, "outcome": outcome, "verdict": verdict})
+        parts = []
+        for method in ("GET", "POST"):
+            probe = copy.copy(request)
+            probe.method = method
+            attempt = Attempt(request=probe, form_key=form_key, policy=policy, ip=address, now=now)
+            parts.append(f"{method}: {_describe(run_checks(attempt, READ_ONLY_CHECKS), attempt)}")
+        outcomes.append({"form_key": form_key, "outcome": "; ".join(parts)})
     return outcomes
 
 
@@ -66,6 +80,7 @@ def describe_ip(typed: str, request: HttpRequest | None = None) -> dict[str, Any
     return {
         "typed": typed,
         "ip": str(address),
+        "country": geo.country_of(address),
         "bucket": bucket_key(address),
         "rules": rules.get_index().matches(address, now),
         "outcomes": _outcomes(request or HttpRequest(), address),

@@ -45,6 +45,28 @@ def validate_rate(value: str) -> None:
         raise ValidationError(str(exc)) from exc
 
 
+class CountryMode(models.TextChoices):
+    OFF = "off", _("off")
+    HIDE = "hide", _("hide the form")
+    BLOCK = "block", _("block (403)")
+    CHALLENGE = "challenge", _("require the captcha")
+
+
+class OutsideCountry(models.TextChoices):
+    ALLOW = "allow", _("allow")
+    FOREIGN = "foreign", _("treat as another country")
+
+
+def parse_countries(value: str) -> list[str]:
+    return [c.strip().upper() for c in (value or "").replace(" ", ",").split(",") if c.strip()]
+
+
+def validate_countries(value: str) -> None:
+    bad = [c for c in parse_countries(value) if len(c) != 2 or not c.isalpha()]
+    if bad:
+        raise ValidationError(_("Not two-letter country codes: %(codes)s") % {"codes": ", ".join(bad)})
+
+
 class FormPolicy(models.Model):
     """How one guarded form is protected; the row keyed ``*`` is the site default.
 
@@ -127,6 +149,37 @@ class FormPolicy(models.Model):
         blank=True,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("reCAPTCHA v3 scores run from 0.0 (a bot) to 1.0 (a person); 0.5 is Google's suggestion."),
+    )
+
+    country_mode = models.CharField(
+        _("country filter"),
+        max_length=10,
+        choices=CountryMode.choices,
+        blank=True,
+        help_text=_(
+            "Visitors from countries not allowed below: hide (the page shows other ways to reach you, "
+            "no form), block (403), or challenge (they must pass the captcha)."
+        ),
+    )
+    allowed_countries = models.CharField(
+        _("allowed countries"),
+        max_length=300,
+        blank=True,
+        validators=[validate_countries],
+        help_text=_("ISO codes separated by commas, e.g. “JP” or “JP, TW, KR”."),
+    )
+    unknown_country = models.CharField(
+        _("countries the database does not know (ZZ)"),
+        max_length=10,
+        choices=OutsideCountry.choices,
+        blank=True,
+    )
+    private_country = models.CharField(
+        _("private and local addresses (XX)"),
+        max_length=10,
+        choices=OutsideCountry.choices,
+        blank=True,
+        help_text=_("Load balancers and localhost have such addresses: “allow” keeps them from being locked out."),
     )
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -247,3 +300,34 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip} {self.reason} ×{self.count}"
+
+
+class AlternativeContact(models.Model):
+    """Another way to reach the business, shown where the form is hidden."""
+
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        help_text=_("ISO code, e.g. CN. Empty: shown to visitors of every country without a row of their own."),
+    )
+    text_ja = models.TextField(_("text (Japanese)"), blank=True)
+    text_en = models.TextField(_("text (English)"), blank=True)
+    text_zh = models.TextField(_("text (Chinese)"), blank=True)
+    image_url = models.URLField(
+        _("image URL"), blank=True, help_text=_("For example the QR code of a WeChat official account.")
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("alternative contact")
+        verbose_name_plural = _("alternative contacts")
+        ordering = ["country", "order", "pk"]
+
+    def __str__(self) -> str:
+        text = (self.text_ja or self.text_en or self.text_zh).strip().splitlines()
+        return f"{self.country or '*'}: {text[0][:60] if text else self.image_url}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.country = self.country.strip().upper()
+        super().save(*args, **kwargs)

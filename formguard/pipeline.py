@@ -9,7 +9,8 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 1     | allowlist    | allow, skip the rest | allow, skip the rest        |
 | 2     | closed       | 503                  | 503                         |
 | 3     | blacklist    | 403                  | 403                         |
-| 4     | country      | (GeoIP issue)        | (GeoIP issue)               |
+| 4     | country      | hide: page without   | 403 (challenge: captcha     |
+|       |              | the form; block: 403 | required instead)           |
 | 5     | rate limit   | —                    | 429, Retry-After            |
 | 6     | burst        | —                    | ban, 403                    |
 | 7     | bot traps    | —                    | (not built yet)             |
@@ -26,15 +27,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import cache, captcha, ratelimits, rules
+from . import cache, captcha, geo, ratelimits, rules
 from .conf import conf
 from .ip import IPAddress, bucket, bucket_key, client_ip
-from .models import BlockRule, Reason
+from .models import BlockRule, CountryMode, Reason
 from .policies import Closure, Policy, get_policy
 
 logger = logging.getLogger("formguard.pipeline")
@@ -51,6 +53,8 @@ class Attempt:
     policy: Policy
     ip: IPAddress
     now: datetime
+    # Set by the country check: this visitor must pass the captcha.
+    challenged: bool = False
 
     @property
     def is_submission(self) -> bool:
@@ -60,9 +64,13 @@ class Attempt:
     def bucket(self) -> str:
         return bucket_key(self.ip)
 
+    @cached_property
+    def country(self) -> str:
+        return geo.country_of(self.ip)
+
     @property
     def wants_captcha(self) -> bool:
-        return bool(self.policy.captcha_required)
+        return bool(self.policy.captcha_required) or self.challenged
 
 
 @dataclass(frozen=True)
@@ -128,8 +136,20 @@ def check_blacklist(attempt: Attempt) -> Verdict | None:
 
 
 def check_country(attempt: Attempt) -> Verdict | None:
-    # GeoIP filtering has its place here; it is added by the GeoIP issue.
-    return None
+    mode = attempt.policy.country_mode
+    if mode == CountryMode.OFF or not mode:
+        return None
+    country = attempt.country
+    if attempt.policy.admits_country(country):
+        return None
+    detail = {"country": country, "mode": mode}
+    if mode == CountryMode.CHALLENGE:
+        attempt.challenged = True
+        return None
+    if mode == CountryMode.HIDE and not attempt.is_submission:
+        # The page, without the form, with other ways to reach the business.
+        return Verdict.refuse("country", Reason.COUNTRY, 200, detail=detail)
+    return Verdict.refuse("country", Reason.COUNTRY, 403, detail=detail)
 
 
 def _cache_down_verdict(check: str) -> Verdict | None:

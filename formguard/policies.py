@@ -37,6 +37,10 @@ INHERITED_FIELDS = (
     "ban_max",
     "captcha_required",
     "captcha_min_score",
+    "country_mode",
+    "allowed_countries",
+    "unknown_country",
+    "private_country",
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 
@@ -76,7 +80,22 @@ class Policy:
     ban_max: int
     captcha_required: bool = False
     captcha_min_score: float = 0.5
+    country_mode: str = "off"
+    allowed_countries: str = "JP"
+    unknown_country: str = "allow"
+    private_country: str = "allow"
     closures: tuple[Closure, ...] = ()
+
+    def admits_country(self, country: str) -> bool:
+        """Whether a visitor from ``country`` (ISO code, ZZ or XX) gets the form."""
+        from .geo import PRIVATE, UNKNOWN
+        from .models import parse_countries
+
+        if country == PRIVATE and self.private_country == "allow":
+            return True
+        if country == UNKNOWN and self.unknown_country == "allow":
+            return True
+        return country in parse_countries(self.allowed_countries)
 
     def closure_at(self, now: datetime) -> Closure | None:
         """The closure in force at ``now``; of two, the one that lasts longer."""

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 
-from . import policies, rules, signals
-from .models import BlockRule, FormPolicy
+from . import contacts, policies, rules, signals
+from .models import AlternativeContact, BlockRule, FormPolicy
 
 
 @receiver(post_init, sender=FormPolicy, dispatch_uid="formguard.policy_loaded")
@@ -26,6 +26,11 @@ def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
             signals.form_closed.send(
                 sender=FormPolicy, form_key=instance.form_key, closed=instance.closed, until=instance.closed_until
             )
+
+
+@receiver([post_save, post_delete], sender=AlternativeContact, dispatch_uid="formguard.contact_changed")
+def contact_changed(sender: type, instance: AlternativeContact, **kwargs: Any) -> None:
+    contacts.invalidate()
 
 
 @receiver([post_save, post_delete], sender=BlockRule, dispatch_uid="formguard.rule_changed")

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from . import cache, incidents, rules, signals
+from . import cache, contacts, incidents, rules, signals
 from .conf import conf
 from .models import Reason
 from .pipeline import Attempt, Verdict
@@ -63,6 +63,7 @@ def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.
         method=request.method or "",
         path=request.path,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        country=attempt.country,
         detail=verdict.detail,
         sample=dict(submitted_fields(request)),
         rule_id=verdict.rule_id,
@@ -112,7 +113,9 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         # The view will not show the error in its form: refuse the POST
         # with a page that says why and keeps what was typed.
         status = 400
-    if verdict.reason == Reason.CLOSED:
+    if verdict.reason == Reason.COUNTRY and verdict.detail.get("mode") == "hide":
+        template = conf.HIDDEN_TEMPLATE
+    elif verdict.reason == Reason.CLOSED:
         template = conf.CLOSED_TEMPLATE
     elif verdict.status == 403:
         template = conf.BLOCKED_TEMPLATE
@@ -130,7 +133,10 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         # it from the page instead of losing it. Banned clients get nothing.
         "submitted": submitted_fields(request) if status in (400, 429, 503) else [],
         "form_error": verdict.form_error,
+        "country": verdict.detail.get("country", ""),
     }
+    if verdict.reason == Reason.COUNTRY:
+        context["contacts"] = contacts.for_visitor(request, verdict.detail.get("country", ""))
     response = render(request, template, context, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)

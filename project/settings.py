@@ -122,6 +122,16 @@ FORMGUARD = {
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
 }
 
+# The GeoLite2 database that the maxminddb-geolite2 package ships (2018), so
+# the country filter works with no download or licence key. A real site
+# points GEOIP_PATH at a current GeoLite2-Country.mmdb (README: geoipupdate).
+try:
+    from _maxminddb_geolite2 import geolite2_database
+
+    FORMGUARD["GEOIP_PATH"] = os.environ.get("FORMGUARD_GEOIP_PATH", geolite2_database())
+except ImportError:
+    FORMGUARD["GEOIP_PATH"] = os.environ.get("FORMGUARD_GEOIP_PATH")
+
 # No captcha keys by default: the captcha check is off (the admin says so).
 # FORMGUARD_DEMO_CAPTCHA=google-test uses Google's published reCAPTCHA test
 # keys, served from www.recaptcha.net (reachable from mainland China).

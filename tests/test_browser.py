@@ -104,7 +104,12 @@ def test_failed_captcha_shows_the_form_again_with_the_message(live_server, page,
     server = SiteverifyServer(hostname="localhost")
     try:
         settings.FORMGUARD = {
-            "CAPTCHA": {"SITE_KEY": "site", "SECRET_KEY": "secret", "VERIFY_URL": server.url, "HOSTNAMES": ["localhost"]}
+            "CAPTCHA": {
+                "SITE_KEY": "site",
+                "SECRET_KEY": "secret",
+                "VERIFY_URL": server.url,
+                "HOSTNAMES": ["localhost"],
+            }
         }
         # The provider's script cannot load here; the test plays the widget's
         # part and puts the token in the form.

@@ -7,6 +7,7 @@ manage.py formguard ban IP_OR_CIDR [--for 1d] [--reason TEXT]
 manage.py formguard unban IP_OR_CIDR
 manage.py formguard allow IP_OR_CIDR [--for 1d] [--reason TEXT]
 manage.py formguard inspect IP
+manage.py formguard geoip IP
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from formguard import diagnosis, policies, rules
+from formguard import diagnosis, geo, policies, rules
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
 
@@ -71,8 +72,9 @@ class Command(BaseCommand):
         unban = sub.add_parser("unban", help="Lift the blacklist rules for exactly this IP or range.")
         unban.add_argument("network", metavar="IP_OR_CIDR")
 
-        look = sub.add_parser("inspect", help="What formguard would do with a request from this IP.")
-        look.add_argument("ip")
+        for name in ("inspect", "geoip"):
+            look = sub.add_parser(name, help="What formguard sees for this IP: country, rules, what the visitor gets.")
+            look.add_argument("ip")
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "handle_" + options["action"])(**options)
@@ -148,11 +150,19 @@ class Command(BaseCommand):
             raise CommandError(f"No rule for exactly {network}; it is blocked by {names}. Unban that instead.")
         raise CommandError(f"No blacklist rule in force for {network}.")
 
+    def handle_geoip(self, ip: str, **options: Any) -> None:
+        info = geo.database_info()
+        if info is None:
+            self.stdout.write(self.style.WARNING("GeoIP database: none readable (FORMGUARD['GEOIP_PATH'])"))
+        else:
+            self.stdout.write(f"GeoIP database: {info.path} ({info.database_type}, built {info.built:%Y-%m-%d})")
+        self.handle_inspect(ip)
+
     def handle_inspect(self, ip: str, **options: Any) -> None:
         found = diagnosis.describe_ip(ip)
         if "error" in found:
             raise CommandError(f"Not an IP address: {ip!r}")
-        self.stdout.write(f"IP: {found['ip']}  (counted and banned as {found['bucket']})")
+        self.stdout.write(f"IP: {found['ip']}  country: {found['country']}  (counted and banned as {found['bucket']})")
         for match in found["rules"]:
             until = _local(match.expires_at) if match.expires_at else "never expires"
             self.stdout.write(f"  rule: {match.kind} {match.network} ({match.source}, {until}) {match.reason}")
