@@ -7,9 +7,12 @@ and read from the shared cache, which a save or delete clears.
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation.trans_real import parse_accept_lang_header
 
@@ -40,6 +43,24 @@ def _all_rows() -> list[dict[str, Any]]:
     return rows
 
 
+# Links in plain text as owners type it: a URL may follow a full-width colon
+# ("QQ：https://…") with no space, which Django's urlize does not link.
+URL_RE = re.compile(r"(?:https?|weixin)://[^\s<>\"'（）「」、。，]+")
+
+
+def render_text(text: str) -> SafeString:
+    """Plain text to safe HTML: everything escaped, URLs linked, lines kept."""
+    parts = []
+    last = 0
+    for match in URL_RE.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        url = match.group(0)
+        parts.append(format_html('<a href="{}" rel="noopener nofollow">{}</a>', url, url))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts).replace("\n", "<br>"))  # noqa: S308 (every part escaped above)
+
+
 def prefers_chinese(request: HttpRequest) -> bool:
     accepted = parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")[:500])
     return bool(accepted) and accepted[0][0].lower().startswith("zh")
@@ -58,4 +79,4 @@ def for_visitor(request: HttpRequest, country: str) -> list[dict[str, str]]:
     rows = _all_rows()
     chosen = [r for r in rows if r["country"] == country] or [r for r in rows if not r["country"]]
     chinese = prefers_chinese(request)
-    return [{"text": _text(r, chinese), "image_url": r["image_url"]} for r in chosen]
+    return [{"html": render_text(_text(r, chinese)), "image_url": r["image_url"]} for r in chosen]

@@ -131,3 +131,39 @@ def test_failed_captcha_shows_the_form_again_with_the_message(live_server, page,
         assert mail.outbox == []
     finally:
         server.close()
+
+
+def test_visitor_from_china_sees_other_ways_to_reach_the_shop(live_server, browser, settings):
+    """With the demo's GeoLite2 database, behind a proxy that names the client."""
+    from formguard import policies
+    from formguard.models import AlternativeContact, FormPolicy
+
+    settings.FORMGUARD = {**settings.FORMGUARD, "TRUSTED_PROXIES": ["127.0.0.1"]}
+    FormPolicy.objects.update_or_create(
+        form_key="*", defaults={"enabled": True, "monitor_only": False, "country_mode": "hide", "allowed_countries": "JP"}
+    )
+    policies.invalidate()
+    AlternativeContact.objects.create(
+        country="CN", text_zh="微信公众号：example_shop\nQQ：https://wpa.qq.com/msgrd?v=3&uin=10000", text_ja="WeChat"
+    )
+    context = browser.new_context(
+        locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9", "X-Forwarded-For": "114.114.114.114"}
+    )
+    page = context.new_page()
+    try:
+        response = page.goto(f"{live_server.url}/contact/")
+        assert response.status == 200
+        assert page.locator("#contact-form").count() == 0
+        text = page.locator("main").inner_text()
+        assert "微信公众号：example_shop" in text
+        assert "我们的咨询表格在您所在的国家或地区无法使用" in text
+        assert page.locator("a[href^='https://wpa.qq.com/']").count() == 1
+    finally:
+        context.close()
+    japan = browser.new_context(locale="ja-JP", extra_http_headers={"X-Forwarded-For": "133.11.0.1"})
+    try:
+        page = japan.new_page()
+        page.goto(f"{live_server.url}/contact/")
+        assert page.locator("#contact-form").count() == 1
+    finally:
+        japan.close()

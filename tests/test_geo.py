@@ -256,3 +256,13 @@ def test_demo_database_out_of_the_box(client, contact_data):
     assert (incident.country, incident.count) == ("CN", 2)
     set_policy(country_mode="off")
     assert 'id="contact-form"' in client.get("/contact/", REMOTE_ADDR="114.114.114.114").content.decode()
+
+
+def test_contact_text_is_escaped_and_linked():
+    from formguard.contacts import render_text
+
+    html = render_text('QQ：https://wpa.qq.com/msgrd?v=3&uin=1\n<script>alert(1)</script> 電話 03-0000-0000')
+    assert '<a href="https://wpa.qq.com/msgrd?v=3&amp;uin=1" rel="noopener nofollow">' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<br>" in html
+    assert "<a" not in render_text("javascript:alert(1)")  # shown as text, never a link
