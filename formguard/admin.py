@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -16,8 +17,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import captcha, diagnosis, geo, incidents, policies, rules
-from .models import AlternativeContact, BlockRule, CountryMode, FormPolicy, Incident
+from . import captcha, dashboard, diagnosis, geo, incidents, policies, reports, rules
+from .models import ActionLog, AlternativeContact, BlockRule, CountryMode, FormPolicy, Incident
 
 
 def _close(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, hours: int | None) -> None:
@@ -230,8 +231,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 @admin.action(description=_("Unban / lift now"), permissions=["change"])
 def lift_rules(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = queryset.update(expires_at=timezone.now())
-    rules.invalidate()
+    count = rules.lift_rules(queryset)
     modeladmin.message_user(request, _("Lifted %(count)d rules.") % {"count": count}, messages.SUCCESS)
 
 
@@ -298,6 +298,31 @@ def ban_incident_ips(modeladmin: admin.ModelAdmin, request: HttpRequest, queryse
     modeladmin.message_user(request, _("Banned %(count)d IPs for 7 days.") % {"count": len(networks)}, messages.SUCCESS)
 
 
+class ReportForm(forms.Form):
+    since = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("to (included)"), widget=forms.DateInput(attrs={"type": "date"}))
+    format = forms.ChoiceField(
+        label=_("format"),
+        choices=[
+            ("html", _("report for the spam consultation center (printable page)")),
+            ("eml", _("report for the spam consultation center (.eml mail)")),
+            ("text", _("report for the spam consultation center (text)")),
+            ("csv", _("CSV (Excel)")),
+            ("json", "JSON"),
+        ],
+    )
+    form_key = forms.CharField(label=_("form key"), required=False)
+    include_personal = forms.BooleanField(
+        label=_("include names, email addresses and other personal data"), required=False
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            raise forms.ValidationError(_("The end of the period comes before its start."))
+        return data
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["last_seen", "ip", "country", "form_key", "reason", "count", "monitor_only", "path"]
@@ -320,6 +345,56 @@ class IncidentAdmin(admin.ModelAdmin):
         incidents.flush_pending()
         return super().changelist_view(request, extra_context)
 
+    def get_urls(self) -> list:
+        return [
+            path("dashboard/", self.admin_site.admin_view(self.dashboard_view), name="formguard_dashboard"),
+            path("report/", self.admin_site.admin_view(self.report_view), name="formguard_report"),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard.build(),
+            "title": _("formguard dashboard"),
+            "opts": self.model._meta,
+            "report_form": ReportForm(initial={"since": today - timedelta(days=6), "until": today}),
+        }
+        return TemplateResponse(request, "admin/formguard/dashboard.html", context)
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ReportForm(request.GET or None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Report"),
+                "opts": self.model._meta,
+                "report_form": form,
+            }
+            return TemplateResponse(
+                request, "admin/formguard/report_form.html", context, status=400 if request.GET else 200
+            )
+        data = form.cleaned_data
+        since, _unused = reports.period_for_day(data["since"])
+        _unused, until = reports.period_for_day(data["until"])
+        report = reports.build(
+            since,
+            until,
+            form_key=data["form_key"] or None,
+            include_personal=data["include_personal"],
+            site=request.get_host(),
+        )
+        fmt = data["format"]
+        response = HttpResponse(reports.render(report, fmt), content_type=reports.FORMATS[fmt][0])
+        if fmt != "html":
+            response["Content-Disposition"] = f'attachment; filename="{reports.filename(report, fmt)}"'
+        return response
+
     def has_ban_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("formguard.add_blockrule")
 
@@ -330,3 +405,17 @@ class AlternativeContactAdmin(admin.ModelAdmin):
     list_filter = ["country"]
     search_fields = ["country", "text_ja", "text_en", "text_zh"]
     fields = ["country", "text_ja", "text_en", "text_zh", "image_url", "order"]
+
+
+@admin.register(ActionLog)
+class ActionLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "target", "automatic", "detail"]
+    list_filter = ["action", "automatic"]
+    search_fields = ["target", "detail"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ActionLog | None = None) -> bool:
+        return False

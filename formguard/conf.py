@@ -101,6 +101,36 @@ DEFAULTS: dict[str, Any] = {
     # A database older than this many days is reported by check --deploy.
     "GEOIP_MAX_AGE_DAYS": 90,
     "HIDDEN_TEMPLATE": "formguard/hidden.html",
+    # Incidents keep a sample of what was submitted: at most this many
+    # characters per field (0: no sample). Password-, token- and card-like
+    # fields are never kept.
+    "INCIDENT_SAMPLE_CHARS": 500,
+    # `manage.py formguard purge` without --older-than removes incidents
+    # last seen longer ago than this.
+    "INCIDENT_RETENTION_DAYS": 90,
+    # Mail ADMINS when an IP is banned automatically or a form is closed, at
+    # most once per NOTIFY_INTERVAL seconds (later events are summed up in
+    # the next mail).
+    "NOTIFY_ADMINS": False,
+    "NOTIFY_INTERVAL": 900,
+    # Reports: the site's name (default: the request's host or "this site"),
+    # the address the .eml is addressed to, and the submitted fields that are
+    # personal data, left out unless asked for.
+    "REPORT_SITE_NAME": "",
+    "REPORT_RECIPIENT": "",
+    "REPORT_PERSONAL_FIELDS": [
+        "name",
+        "email",
+        "mail",
+        "phone",
+        "tel",
+        "address",
+        "company",
+        "氏名",
+        "名前",
+        "電話",
+        "住所",
+    ],
 }
 
 
@@ -194,6 +224,34 @@ class FormGuardSettings:
     @property
     def HIDDEN_TEMPLATE(self) -> str:
         return self._get("HIDDEN_TEMPLATE")
+
+    @property
+    def INCIDENT_SAMPLE_CHARS(self) -> int:
+        return int(self._get("INCIDENT_SAMPLE_CHARS"))
+
+    @property
+    def INCIDENT_RETENTION_DAYS(self) -> int:
+        return int(self._get("INCIDENT_RETENTION_DAYS"))
+
+    @property
+    def NOTIFY_ADMINS(self) -> bool:
+        return bool(self._get("NOTIFY_ADMINS"))
+
+    @property
+    def NOTIFY_INTERVAL(self) -> int:
+        return int(self._get("NOTIFY_INTERVAL"))
+
+    @property
+    def REPORT_SITE_NAME(self) -> str:
+        return self._get("REPORT_SITE_NAME")
+
+    @property
+    def REPORT_RECIPIENT(self) -> str:
+        return self._get("REPORT_RECIPIENT")
+
+    @property
+    def REPORT_PERSONAL_FIELDS(self) -> list[str]:
+        return list(self._get("REPORT_PERSONAL_FIELDS"))
 
     @property
     def CAPTCHA(self) -> dict[str, Any]:

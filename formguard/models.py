@@ -331,3 +331,32 @@ class AlternativeContact(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.country = self.country.strip().upper()
         super().save(*args, **kwargs)
+
+
+class ActionLog(models.Model):
+    """What was done about spam, and when: closures, reopenings, bans, lifts.
+
+    The "measures taken" of a report. Written by formguard's signal receivers
+    whichever way the action was taken (admin, command, automatic).
+    """
+
+    class Action(models.TextChoices):
+        CLOSED = "closed", _("form closed")
+        REOPENED = "reopened", _("form reopened")
+        BANNED = "banned", _("IP banned")
+        ALLOWED = "allowed", _("IP allowlisted")
+        LIFTED = "lifted", _("rule lifted")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    target = models.CharField(_("form or IP"), max_length=100)
+    automatic = models.BooleanField(_("automatic"), default=False)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("action log entry")
+        verbose_name_plural = _("action log")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.target}"

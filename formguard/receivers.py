@@ -6,9 +6,14 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from . import contacts, policies, rules, signals
-from .models import AlternativeContact, BlockRule, FormPolicy
+from . import contacts, notify, policies, rules, signals
+from .models import ActionLog, AlternativeContact, BlockRule, FormPolicy
+
+
+def _until(moment: Any) -> str:
+    return f"until {timezone.localtime(moment):%Y-%m-%d %H:%M %Z}"
 
 
 @receiver(post_init, sender=FormPolicy, dispatch_uid="formguard.policy_loaded")
@@ -23,6 +28,11 @@ def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
         state = (instance.closed, instance.closed_until)
         if state != getattr(instance, "_formguard_loaded_state", (False, None)):
             instance._formguard_loaded_state = state
+            ActionLog.objects.create(
+                action=ActionLog.Action.CLOSED if instance.closed else ActionLog.Action.REOPENED,
+                target=instance.form_key,
+                detail=_until(instance.closed_until) if instance.closed and instance.closed_until else "",
+            )
             signals.form_closed.send(
                 sender=FormPolicy, form_key=instance.form_key, closed=instance.closed, until=instance.closed_until
             )
@@ -36,6 +46,27 @@ def contact_changed(sender: type, instance: AlternativeContact, **kwargs: Any) -
 @receiver([post_save, post_delete], sender=BlockRule, dispatch_uid="formguard.rule_changed")
 def rule_changed(sender: type, instance: BlockRule, **kwargs: Any) -> None:
     rules.invalidate()
+    if kwargs.get("created"):
+        until = f", {_until(instance.expires_at)}" if instance.expires_at else ""
+        ActionLog.objects.create(
+            at=instance.created_at,
+            action=ActionLog.Action.BANNED if instance.kind == BlockRule.Kind.BLOCK else ActionLog.Action.ALLOWED,
+            target=instance.network,
+            automatic=instance.source == BlockRule.Source.AUTOMATIC,
+            detail=f"{instance.reason}{until}"[:300],
+        )
+
+
+@receiver(signals.ip_banned, dispatch_uid="formguard.notify_ban")
+def notify_ban(sender: Any, rule: BlockRule, form_key: str, offence: int, **kwargs: Any) -> None:
+    notify.admins(f"{rule.network} banned automatically on form {form_key!r} (offence {offence}): {rule.reason}")
+
+
+@receiver(signals.form_closed, dispatch_uid="formguard.notify_close")
+def notify_close(sender: Any, form_key: str, closed: bool, until: Any, **kwargs: Any) -> None:
+    if closed:
+        target = "every form" if form_key == "*" else f"form {form_key!r}"
+        notify.admins(f"{target} closed" + (f" {_until(until)}" if until else ""))
 
 
 def create_policy_rows(sender: Any, using: str = "default", **kwargs: Any) -> None:

@@ -23,7 +23,6 @@ logger = logging.getLogger("formguard.security")
 
 # Fields never copied into an incident sample or echoed back.
 SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "card", "cvc")
-MAX_SAMPLE_VALUE = 500
 MAX_SAMPLE_FIELDS = 20
 
 
@@ -32,7 +31,7 @@ def _is_secret_field(name: str) -> bool:
     return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
 
 
-def submitted_fields(request: HttpRequest) -> list[tuple[str, str]]:
+def submitted_fields(request: HttpRequest, max_chars: int = 5000) -> list[tuple[str, str]]:
     """What the visitor typed, minus secrets and tokens, each value truncated.
 
     Reading ``request.POST`` of a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``
@@ -48,7 +47,7 @@ def submitted_fields(request: HttpRequest) -> list[tuple[str, str]]:
     for name, value in items[:MAX_SAMPLE_FIELDS]:
         if _is_secret_field(name) or not value:
             continue
-        fields.append((name[:100], value[:MAX_SAMPLE_VALUE]))
+        fields.append((name[:100], value[:max_chars]))
     return fields
 
 
@@ -65,7 +64,7 @@ def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         country=attempt.country,
         detail=verdict.detail,
-        sample=dict(submitted_fields(request)),
+        sample=dict(submitted_fields(request, conf.INCIDENT_SAMPLE_CHARS)) if conf.INCIDENT_SAMPLE_CHARS else {},
         rule_id=verdict.rule_id,
     )
 

@@ -17,12 +17,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from . import cache
 from .ip import IPAddress, IPNetwork, network_text, normalize, parse_network
-from .models import BlockRule
+from .models import ActionLog, BlockRule
 
 logger = logging.getLogger("formguard.rules")
 
@@ -219,15 +219,24 @@ def auto_ban(network: IPNetwork, *, form_key: str, reason: str, first: int, grow
     return rule
 
 
-def lift(network: str, kind: str = BlockRule.Kind.BLOCK) -> int:
-    """End the active rules for exactly ``network``; returns how many.
+def lift_rules(queryset: QuerySet[BlockRule]) -> int:
+    """End the rules in ``queryset`` that are in force now; returns how many.
 
     The rows stay as history (repeat-offender bans grow from it).
     """
     now = timezone.now()
-    updated = BlockRule.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now), network=network_text(parse_network(network)), kind=kind
-    ).update(expires_at=now)
-    if updated:
-        invalidate()
-    return updated
+    in_force = list(queryset.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
+    if not in_force:
+        return 0
+    BlockRule.objects.filter(pk__in=[r.pk for r in in_force]).update(expires_at=now)
+    ActionLog.objects.bulk_create(
+        ActionLog(at=now, action=ActionLog.Action.LIFTED, target=r.network, detail=r.get_kind_display())
+        for r in in_force
+    )
+    invalidate()
+    return len(in_force)
+
+
+def lift(network: str, kind: str = BlockRule.Kind.BLOCK) -> int:
+    """End the rules in force for exactly ``network``."""
+    return lift_rules(BlockRule.objects.filter(network=network_text(parse_network(network)), kind=kind))

@@ -140,7 +140,8 @@ def test_visitor_from_china_sees_other_ways_to_reach_the_shop(live_server, brows
 
     settings.FORMGUARD = {**settings.FORMGUARD, "TRUSTED_PROXIES": ["127.0.0.1"]}
     FormPolicy.objects.update_or_create(
-        form_key="*", defaults={"enabled": True, "monitor_only": False, "country_mode": "hide", "allowed_countries": "JP"}
+        form_key="*",
+        defaults={"enabled": True, "monitor_only": False, "country_mode": "hide", "allowed_countries": "JP"},
     )
     policies.invalidate()
     AlternativeContact.objects.create(

@@ -261,7 +261,7 @@ def test_demo_database_out_of_the_box(client, contact_data):
 def test_contact_text_is_escaped_and_linked():
     from formguard.contacts import render_text
 
-    html = render_text('QQ：https://wpa.qq.com/msgrd?v=3&uin=1\n<script>alert(1)</script> 電話 03-0000-0000')
+    html = render_text("QQ：https://wpa.qq.com/msgrd?v=3&uin=1\n<script>alert(1)</script> 電話 03-0000-0000")
     assert '<a href="https://wpa.qq.com/msgrd?v=3&amp;uin=1" rel="noopener nofollow">' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<br>" in html

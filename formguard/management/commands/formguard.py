@@ -8,19 +8,22 @@ manage.py formguard unban IP_OR_CIDR
 manage.py formguard allow IP_OR_CIDR [--for 1d] [--reason TEXT]
 manage.py formguard inspect IP
 manage.py formguard geoip IP
+manage.py formguard report --since DATE --until DATE --format csv|json|text|html|eml [--output FILE]
+manage.py formguard purge [--older-than 90d]
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from formguard import diagnosis, geo, policies, rules
+from formguard import diagnosis, geo, policies, reports, rules
+from formguard.conf import conf
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
 
@@ -34,6 +37,20 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) < 1:
         raise CommandError(f"Not a duration: {text!r}. Write it like 30m, 2h, 1d or 2w.")
     return timedelta(seconds=int(match.group(1)) * UNITS[match.group(2)])
+
+
+def parse_moment(text: str, *, end: bool) -> datetime:
+    """``YYYY-MM-DD`` (a whole local day: its start, or with ``end`` the next
+    day's start) or ``YYYY-MM-DDTHH:MM`` (that moment), as an aware datetime."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            start, stop = reports.period_for_day(day)
+            return stop if end else start
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"Not a date: {text!r}. Write it like 2026-11-21 or 2026-11-21T09:30.") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
 def network_arg(text: str) -> str:
@@ -71,6 +88,22 @@ class Command(BaseCommand):
 
         unban = sub.add_parser("unban", help="Lift the blacklist rules for exactly this IP or range.")
         unban.add_argument("network", metavar="IP_OR_CIDR")
+
+        report = sub.add_parser("report", help="Refusals of a period, e.g. for the 迷惑メール相談センター.")
+        report.add_argument("--since", required=True, help="First day (YYYY-MM-DD) or moment (YYYY-MM-DDTHH:MM).")
+        report.add_argument(
+            "--until", help="Last day, included (YYYY-MM-DD) or moment, excluded. Default: --since's day."
+        )
+        report.add_argument("--format", default="text", choices=sorted(reports.FORMATS))
+        report.add_argument("--output", help="Write to this file instead of standard output.")
+        report.add_argument("--form", help="Only this form key.")
+        report.add_argument("--include-personal", action="store_true", help="Keep names, email addresses and the like.")
+        report.add_argument("--site", default="", help="The site's name in the report.")
+
+        purge = sub.add_parser("purge", help="Delete incidents (and action log entries) older than a duration.")
+        purge.add_argument(
+            "--older-than", dest="older_than", help="Default: FORMGUARD['INCIDENT_RETENTION_DAYS'] days."
+        )
 
         for name in ("inspect", "geoip"):
             look = sub.add_parser(name, help="What formguard sees for this IP: country, rules, what the visitor gets.")
@@ -149,6 +182,37 @@ class Command(BaseCommand):
             names = ", ".join(m.network for m in wider)
             raise CommandError(f"No rule for exactly {network}; it is blocked by {names}. Unban that instead.")
         raise CommandError(f"No blacklist rule in force for {network}.")
+
+    def handle_report(
+        self,
+        since: str,
+        until: str | None,
+        format: str,
+        output: str | None,
+        form: str | None,
+        include_personal: bool,
+        site: str,
+        **options: Any,
+    ) -> None:
+        start = parse_moment(since, end=False)
+        end = parse_moment(until or since, end=True)
+        if end <= start:
+            raise CommandError("--until must come after --since.")
+        report = reports.build(start, end, form_key=form, include_personal=include_personal, site=site)
+        data = reports.render(report, format)
+        if output:
+            with open(output, "wb") as handle:
+                handle.write(data)
+            self.stderr.write(f"Wrote {output}: {report.total} refusals from {len(report.senders)} IPs.")
+        elif format == "eml" or format == "csv":
+            self.stdout.buffer.write(data) if hasattr(self.stdout, "buffer") else self.stdout.write(data.decode())
+        else:
+            self.stdout.write(data.decode("utf-8"), ending="")
+
+    def handle_purge(self, older_than: str | None, **options: Any) -> None:
+        age = parse_duration(older_than) if older_than else timedelta(days=conf.INCIDENT_RETENTION_DAYS)
+        removed, actions = reports.purge(age)
+        self.stdout.write(self.style.SUCCESS(f"Deleted {removed} incidents and {actions} action log entries."))
 
     def handle_geoip(self, ip: str, **options: Any) -> None:
         info = geo.database_info()

@@ -1,0 +1,321 @@
+"""Reports of refusals for a period: CSV, JSON, and a Japanese report for the
+spam consultation center (迷惑メール相談センター) as text, HTML and .eml.
+
+What the center takes, plainly: it collects spam *email* (the whole mail,
+with its headers) and answers no one individually; it does not take web-form
+logs. The report says so, and its .eml carries in its body what mail headers
+cannot (the submitter's IP, country, time, user agent and text), so staff can
+send or attach it when they consult the center.
+
+Submitted names, email addresses and the like (``REPORT_PERSONAL_FIELDS``)
+are left out of every format unless asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from . import incidents
+from .conf import conf
+from .models import ActionLog, Incident, Reason
+
+MAX_SENDERS = 200
+MAX_SAMPLES = 30
+
+
+@dataclass
+class Sender:
+    ip_bucket: str
+    ip: str
+    country: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    site: str
+    since: datetime
+    until: datetime
+    generated: datetime
+    form_key: str | None
+    include_personal: bool
+    total: int
+    totals: list[tuple[str, Any, int]]  # (reason, its label, translated when rendered, count)
+    senders: list[Sender]
+    samples: list[dict[str, Any]]
+    measures: list[ActionLog]
+    rows: list[Incident]
+
+
+def period_for_day(day: date) -> tuple[datetime, datetime]:
+    """A whole local day as an aware [since, until) pair."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start, start + timedelta(days=1)
+
+
+def is_personal(field_name: str) -> bool:
+    lowered = field_name.lower()
+    return any(marker.lower() in lowered for marker in conf.REPORT_PERSONAL_FIELDS)
+
+
+def _sample(fields: dict[str, Any], include_personal: bool) -> dict[str, Any]:
+    if include_personal:
+        return dict(fields)
+    return {k: v for k, v in fields.items() if not is_personal(k)}
+
+
+def build(
+    since: datetime,
+    until: datetime,
+    *,
+    form_key: str | None = None,
+    include_personal: bool = False,
+    site: str = "",
+) -> Report:
+    """Collect the refusals seen in [since, until). Pending counts are flushed first."""
+    incidents.flush_pending(since=since - timedelta(seconds=conf.INCIDENT_WINDOW))
+    rows_qs = Incident.objects.filter(last_seen__gte=since, first_seen__lt=until, monitor_only=False)
+    if form_key:
+        rows_qs = rows_qs.filter(form_key=form_key)
+    rows = list(rows_qs.order_by("first_seen", "pk"))
+
+    totals_by_reason: dict[str, int] = {}
+    senders: dict[str, Sender] = {}
+    for row in rows:
+        totals_by_reason[row.reason] = totals_by_reason.get(row.reason, 0) + row.count
+        sender = senders.get(row.ip_bucket)
+        if sender is None:
+            sender = senders[row.ip_bucket] = Sender(
+                ip_bucket=row.ip_bucket,
+                ip=row.ip,
+                country=row.country,
+                first_seen=row.first_seen,
+                last_seen=row.last_seen,
+                count=0,
+            )
+        sender.count += row.count
+        sender.first_seen = min(sender.first_seen, row.first_seen)
+        sender.last_seen = max(sender.last_seen, row.last_seen)
+        sender.country = sender.country or row.country
+        sender.reasons[row.reason] = sender.reasons.get(row.reason, 0) + row.count
+
+    labels = dict(Reason.choices)
+    totals = sorted(
+        ((reason, labels.get(reason, reason), count) for reason, count in totals_by_reason.items()),
+        key=lambda t: -t[2],
+    )
+    samples = [
+        {
+            "time": row.first_seen,
+            "ip": row.ip,
+            "country": row.country,
+            "form_key": row.form_key,
+            "reason": labels.get(row.reason, row.reason),
+            "user_agent": row.user_agent,
+            "fields": _sample(row.sample, include_personal),
+        }
+        for row in rows
+        if row.sample and _sample(row.sample, include_personal)
+    ][:MAX_SAMPLES]
+    measures = list(ActionLog.objects.filter(at__gte=since, at__lt=until).order_by("at"))
+    if form_key:
+        measures = [m for m in measures if m.target in (form_key, "*") or m.action in ("banned", "allowed", "lifted")]
+    return Report(
+        site=site or conf.REPORT_SITE_NAME or _site_from_settings(),
+        since=since,
+        until=until,
+        generated=timezone.now(),
+        form_key=form_key,
+        include_personal=include_personal,
+        total=sum(totals_by_reason.values()),
+        totals=totals,
+        senders=sorted(senders.values(), key=lambda s: (-s.count, s.first_seen))[:MAX_SENDERS],
+        samples=samples,
+        measures=measures,
+        rows=rows,
+    )
+
+
+def _site_from_settings() -> str:
+    hosts = [h for h in settings.ALLOWED_HOSTS if h and not h.startswith(".") and h not in ("*", "testserver")]
+    return hosts[0] if hosts else "(this site)"
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+CSV_FIELDS = (
+    ("first_seen", _("first seen")),
+    ("last_seen", _("last seen")),
+    ("ip", _("IP")),
+    ("ip_bucket", _("IP group")),
+    ("country", _("country")),
+    ("form_key", _("form")),
+    ("reason", _("reason")),
+    ("count", _("count")),
+    ("method", _("method")),
+    ("path", _("path")),
+    ("user_agent", _("user agent")),
+    ("sample", _("submitted sample")),
+)
+
+
+def to_csv(report: Report) -> bytes:
+    """UTF-8 with a BOM and CRLF lines: opens right in Excel on a Japanese Windows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # excel dialect: CRLF, quotes where needed
+    writer.writerow([str(label) for _name, label in CSV_FIELDS])
+    labels = dict(Reason.choices)
+    for row in report.rows:
+        sample = _sample(row.sample, report.include_personal)
+        writer.writerow(
+            [
+                _local(row.first_seen),
+                _local(row.last_seen),
+                row.ip,
+                row.ip_bucket,
+                row.country,
+                row.form_key,
+                str(labels.get(row.reason, row.reason)),
+                row.count,
+                row.method,
+                row.path,
+                row.user_agent,
+                json.dumps(sample, ensure_ascii=False) if sample else "",
+            ]
+        )
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def to_json(report: Report) -> str:
+    def when(moment: datetime) -> str:
+        return timezone.localtime(moment).isoformat()
+
+    payload = {
+        "site": report.site,
+        "since": when(report.since),
+        "until": when(report.until),
+        "generated": when(report.generated),
+        "form_key": report.form_key,
+        "total": report.total,
+        "totals": [{"reason": r, "label": str(label), "count": c} for r, label, c in report.totals],
+        "senders": [
+            {
+                "ip": s.ip_bucket,
+                "country": s.country,
+                "first_seen": when(s.first_seen),
+                "last_seen": when(s.last_seen),
+                "count": s.count,
+                "reasons": s.reasons,
+            }
+            for s in report.senders
+        ],
+        "incidents": [
+            {
+                "first_seen": when(row.first_seen),
+                "last_seen": when(row.last_seen),
+                "ip": row.ip,
+                "ip_group": row.ip_bucket,
+                "country": row.country,
+                "form_key": row.form_key,
+                "reason": row.reason,
+                "count": row.count,
+                "method": row.method,
+                "path": row.path,
+                "user_agent": row.user_agent,
+                "sample": _sample(row.sample, report.include_personal),
+            }
+            for row in report.rows
+        ],
+        "measures": [
+            {"at": when(m.at), "action": m.action, "target": m.target, "automatic": m.automatic, "detail": m.detail}
+            for m in report.measures
+        ],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2)
+
+
+def _context(report: Report) -> dict[str, Any]:
+    return {"report": report, "recipient": conf.REPORT_RECIPIENT}
+
+
+def to_text(report: Report) -> str:
+    """The report for the 迷惑メール相談センター, in Japanese, as plain text."""
+    with translation.override("ja"):
+        return render_to_string("formguard/report/report.txt", _context(report))
+
+
+def to_html(report: Report) -> str:
+    """The same report as a printable HTML page."""
+    with translation.override("ja"):
+        return render_to_string("formguard/report/report.html", _context(report))
+
+
+def to_eml(report: Report) -> bytes:
+    """An .eml ready to send or attach: the text report in the body, the CSV attached."""
+    with translation.override("ja"):
+        subject = "【情報提供】Webフォームへの迷惑送信の記録 {site}（{since}〜{until}）".format(
+            site=report.site,
+            since=timezone.localtime(report.since).strftime("%Y-%m-%d %H:%M"),
+            until=timezone.localtime(report.until).strftime("%Y-%m-%d %H:%M"),
+        )
+    message = EmailMessage(
+        subject=subject,
+        body=to_text(report),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[conf.REPORT_RECIPIENT] if conf.REPORT_RECIPIENT else [],
+    )
+    message.attach("formguard-report.csv", to_csv(report), "text/csv")
+    return message.message().as_bytes()
+
+
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json; charset=utf-8", "json"),
+    "text": ("text/plain; charset=utf-8", "txt"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "eml": ("message/rfc822", "eml"),
+}
+
+
+def render(report: Report, fmt: str) -> bytes:
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "json":
+        return to_json(report).encode("utf-8")
+    if fmt == "text":
+        return to_text(report).encode("utf-8")
+    if fmt == "html":
+        return to_html(report).encode("utf-8")
+    if fmt == "eml":
+        return to_eml(report)
+    raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def filename(report: Report, fmt: str) -> str:
+    since = timezone.localtime(report.since).strftime("%Y%m%d")
+    until = timezone.localtime(report.until - timedelta(seconds=1)).strftime("%Y%m%d")
+    return f"formguard-report-{since}-{until}.{FORMATS[fmt][1]}"
+
+
+def purge(older_than: timedelta) -> tuple[int, int]:
+    """Delete incidents last seen, and action log entries made, before now - older_than."""
+    cutoff = timezone.now() - older_than
+    removed_incidents, _ = Incident.objects.filter(last_seen__lt=cutoff).delete()
+    removed_actions, _ = ActionLog.objects.filter(at__lt=cutoff).delete()
+    return removed_incidents, removed_actions
