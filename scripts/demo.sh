@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
-TAG="$("$PYTHON" -c 'import sys; print("py%d%d" % sys.version_info[:2])')"
-VENV="${VENV:-.venv/$TAG}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-"$PY" -m pip install -q --disable-pip-version-check -r requirements.txt
+source scripts/venv.sh
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py demo_admin
 exec "$PY" manage.py runserver "127.0.0.1:${PORT:-8000}"

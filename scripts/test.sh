@@ -14,14 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
-TAG="$("$PYTHON" -c 'import sys; print("py%d%d" % sys.version_info[:2])')"
-VENV="${VENV:-.venv/$TAG}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-"$PY" -m pip install -q --disable-pip-version-check -r requirements.txt
+source scripts/venv.sh
 echo "== $("$PY" --version), Django $("$PY" -c 'import django; print(django.get_version())')"
 
 source scripts/services.sh

@@ -168,3 +168,32 @@ def test_visitor_from_china_sees_other_ways_to_reach_the_shop(live_server, brows
         assert page.locator("#contact-form").count() == 1
     finally:
         japan.close()
+
+
+def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path):
+    """The dashboard reads in the admin's light and dark themes."""
+    from django.test import Client
+
+    visitor = Client()
+    for ip in ("114.114.114.114", "8.8.8.8", "240e::1"):
+        for _ in range(12):
+            visitor.post("/contact/", {"name": "x", "email": "a@example.jp", "message": "spam"}, REMOTE_ADDR=ip)
+    shots = os.environ.get("FORMGUARD_SCREENSHOTS") or str(tmp_path)
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme, locale="ja-JP", viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        try:
+            page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/incident/dashboard/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "password")
+            page.click("input[type=submit]")
+            page.wait_for_url("**/dashboard/")
+            assert page.locator(".fg-chart svg rect").count() > 0
+            assert page.locator("#fg-week-total").inner_text() == "21"  # 7 refusals of each of 3 IPs
+            assert page.locator("#fg-top-ips code").first.inner_text() in ("114.114.114.114", "8.8.8.8", "240e::/64")
+            backgrounds[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            page.screenshot(path=os.path.join(shots, f"dashboard-{scheme}.png"), full_page=True)
+        finally:
+            context.close()
+    assert backgrounds["light"] != backgrounds["dark"]
