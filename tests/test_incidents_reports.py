@@ -21,11 +21,9 @@ from formguard.models import ActionLog, BlockRule, Incident, Reason
 
 pytestmark = pytest.mark.django_db
 
-SPAMMER = "114.114.114.114"
+SPAMMER = "114.114.114.114"  # CN in the demo's GeoLite2 database
 # Django 6 takes plain addresses; 5.2 (name, address) pairs.
-OWNER = (
-    ["owner@example.jp"] if django.VERSION >= (6, 0) else [("Owner", "owner@example.jp")]
-)  # CN in the demo's GeoLite2 database
+OWNER = ["owner@example.jp"] if django.VERSION >= (6, 0) else [("Owner", "owner@example.jp")]
 
 
 def writes(ctx):
