@@ -353,3 +353,31 @@ def test_secret_from_the_environment(monkeypatch, provider_server, client, conta
     with override_settings(FORMGUARD=settings):
         assert post(client, contact_data, "ok-8").status_code == 302
     assert provider_server.requests[-1]["secret"] == "env-secret"
+
+
+def test_a_view_that_promises_form_errors_but_never_checks_is_logged(verify, client, caplog):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from formguard.decorators import guard_form
+    from formguard.middleware import FormGuardMiddleware
+
+    @guard_form("careless", form_errors=True)
+    def careless(request):
+        return HttpResponse("sent anyway")
+
+    middleware = FormGuardMiddleware(lambda request: careless(request))
+    request = RequestFactory().post("/careless/", {"g-recaptcha-response": "bad"})
+    with caplog.at_level(logging.ERROR, logger="formguard.middleware"):
+        assert middleware.process_view(request, careless, (), {}) is None
+        middleware.process_response(request, careless(request))
+    assert "did not check it" in caplog.text
+
+
+def test_status_shows_captcha_and_geoip(verify, capsys):
+    from django.core.management import call_command
+
+    call_command("formguard", "status")
+    out = capsys.readouterr().out
+    assert "Captcha: reCAPTCHA v2, script from https://www.google.com" in out
+    assert "GeoIP: no readable database" in out

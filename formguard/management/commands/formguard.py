@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from formguard import diagnosis, geo, policies, reports, rules
+from formguard import captcha, diagnosis, geo, policies, reports, rules
 from formguard.conf import conf
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
@@ -140,6 +140,17 @@ class Command(BaseCommand):
         bans = BlockRule.objects.filter(active, kind=BlockRule.Kind.BLOCK).count()
         allows = BlockRule.objects.filter(active, kind=BlockRule.Kind.ALLOW).count()
         self.stdout.write(f"Block rules in force: {bans} blacklist, {allows} allowlist.")
+        provider = captcha.get_provider()
+        if provider is None:
+            self.stdout.write(self.style.WARNING("Captcha: off (no keys in FORMGUARD['CAPTCHA'])"))
+        else:
+            test = " -- PUBLISHED TEST KEYS" if provider.uses_test_keys else ""
+            self.stdout.write(f"Captcha: {provider.label}, script from {provider.script_host}{test}")
+        info = geo.database_info()
+        if info is None:
+            self.stdout.write(self.style.WARNING("GeoIP: no readable database (every country unknown, ZZ)"))
+        else:
+            self.stdout.write(f"GeoIP: {info.path} ({info.database_type}, built {info.built:%Y-%m-%d})")
 
     def handle_close(self, form: str, duration: str | None, message: str | None, **options: Any) -> None:
         until = timezone.now() + parse_duration(duration) if duration else None
