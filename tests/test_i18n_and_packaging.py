@@ -50,8 +50,13 @@ def test_english_is_the_source():
 
 
 def test_wheel_carries_templates_locale_and_py_typed(tmp_path):
+    # Built from a copy: setuptools leaves build/ and *.egg-info behind.
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "build", "*.egg-info", "*.sqlite3")
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
