@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import random
 import statistics
@@ -19,6 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+# As in production: no debug page machinery, and (below) no test-environment
+# instrumentation of template rendering.
+os.environ.setdefault("DJANGO_DEBUG", "0")
 
 import django  # noqa: E402
 
@@ -28,7 +32,7 @@ from django.core.cache import caches  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from formguard import incidents, policies, rules  # noqa: E402
@@ -182,10 +186,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    setup_test_environment()
     connection.creation.create_test_db(verbosity=0)
     caches["default"].clear()
     call_command("check")
+    logging.disable(logging.WARNING)  # refusals are logged; the terminal is for numbers
     print(
         f"Django {django.get_version()}, Python {sys.version.split()[0]}, cache {caches['default'].__class__.__name__}, "
         f"database {connection.vendor}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,9 +43,11 @@ class Event:
     method: str = ""
     path: str = ""
     user_agent: str = ""
-    country: str = ""
+    # Called only when the event starts a new row: a flood's later requests
+    # never pay for a GeoIP lookup, nor for reading their bodies.
+    country: Callable[[], str] = str
     detail: dict[str, Any] = field(default_factory=dict)
-    sample: dict[str, Any] = field(default_factory=dict)
+    sample: Callable[[], dict[str, Any]] = dict
     rule_id: int | None = None
 
 
@@ -85,7 +88,7 @@ def _create(event: Event, now: datetime) -> Incident:
         count=1,
         ip=event.ip,
         ip_bucket=event.ip_bucket,
-        country=event.country,
+        country=event.country(),
         form_key=event.form_key,
         reason=event.reason,
         monitor_only=event.monitor_only,
@@ -93,7 +96,7 @@ def _create(event: Event, now: datetime) -> Incident:
         path=event.path[:300],
         user_agent=event.user_agent[:300],
         detail=event.detail,
-        sample=event.sample,
+        sample=event.sample(),
     )
     logger.warning(
         "formguard: %s %s on form %r from %s (%s %s)%s",

@@ -62,9 +62,11 @@ def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.
         method=request.method or "",
         path=request.path,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        country=attempt.country,
+        country=lambda: attempt.country,
         detail=verdict.detail,
-        sample=dict(submitted_fields(request, conf.INCIDENT_SAMPLE_CHARS)) if conf.INCIDENT_SAMPLE_CHARS else {},
+        sample=lambda: (
+            dict(submitted_fields(request, conf.INCIDENT_SAMPLE_CHARS)) if conf.INCIDENT_SAMPLE_CHARS else {}
+        ),
         rule_id=verdict.rule_id,
     )
 

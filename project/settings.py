@@ -32,11 +32,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: a closed form or a banned IP is refused before the CSRF
+    # check parses the request body. After LocaleMiddleware: refusal pages
+    # speak the visitor's language.
+    "formguard.middleware.FormGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "formguard.middleware.FormGuardMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
