@@ -10,6 +10,7 @@
 | formguard.E006  | ``CLIENT_IP_RESOLVER`` cannot be imported                        |
 | formguard.E007  | ``IPV6_PREFIX`` / ``IPV4_PREFIX`` out of range                   |
 | formguard.W001  | (deploy) the counter cache is not shared between processes       |
+| formguard.W006  | ``FormGuardMiddleware`` before ``LocaleMiddleware``               |
 | formguard.W002  | ``RATELIMIT_ENABLE = False`` switches formguard's counters off   |
 | formguard.W003  | the counter cache is Redis without socket timeouts              |
 | formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
@@ -54,14 +55,27 @@ def _cache_backend() -> str:
     return settings.CACHES.get(conf.CACHE_ALIAS, {}).get("BACKEND", "")
 
 
+LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
+
+
 @register(Tags.security)
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
-    if MIDDLEWARE_PATH not in settings.MIDDLEWARE:
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE_PATH not in middleware:
         return [
             Error(
                 "formguard's middleware is not installed, so no form is guarded.",
                 hint=f"Add '{MIDDLEWARE_PATH}' to MIDDLEWARE.",
                 id="formguard.E001",
+            )
+        ]
+    if LOCALE_MIDDLEWARE in middleware and middleware.index(LOCALE_MIDDLEWARE) > middleware.index(MIDDLEWARE_PATH):
+        return [
+            Warning(
+                "FormGuardMiddleware comes before LocaleMiddleware, so its pages (closed, refused, hidden "
+                "form) are not in the visitor's language.",
+                hint="Move it after LocaleMiddleware (and before CsrfViewMiddleware).",
+                id="formguard.W006",
             )
         ]
     return []

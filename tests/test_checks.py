@@ -28,6 +28,12 @@ def test_missing_middleware():
         assert "formguard.E001" in ids()
 
 
+def test_middleware_before_locale_middleware():
+    middleware = [m for m in demo_settings.MIDDLEWARE if "formguard" not in m]
+    with override_settings(MIDDLEWARE=["formguard.middleware.FormGuardMiddleware", *middleware]):
+        assert "formguard.W006" in ids()
+
+
 def test_bad_trusted_proxy():
     with override_settings(FORMGUARD={"TRUSTED_PROXIES": ["10.0.0.0/8", "proxy.example.com"]}):
         assert "formguard.E002" in ids()
