@@ -240,14 +240,14 @@ def extend_rules(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     now = timezone.now()
     for rule in queryset.exclude(expires_at__isnull=True):
         rule.expires_at = max(rule.expires_at, now) + timedelta(days=7)
-        rule.save(update_fields=["expires_at"])
+        rule.save(update_fields=["expires_at", "updated_at"])
     rules.invalidate()
     modeladmin.message_user(request, _("Extended the selected rules by 7 days."), messages.SUCCESS)
 
 
 @admin.action(description=_("Make permanent"), permissions=["change"])
 def make_permanent(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = queryset.update(expires_at=None)
+    count = queryset.update(expires_at=None, updated_at=timezone.now())
     rules.invalidate()
     modeladmin.message_user(request, _("%(count)d rules no longer expire.") % {"count": count}, messages.SUCCESS)
 

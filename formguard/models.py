@@ -242,6 +242,8 @@ class BlockRule(models.Model):
         _("offence number"), default=1, help_text=_("For automatic bans: how many times this IP has been banned.")
     )
     hits = models.PositiveBigIntegerField(_("requests stopped"), default=0)
+    # Every process's index fetches the rules changed since its last sync by this.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("block rule")

@@ -45,7 +45,7 @@ def contact_changed(sender: type, instance: AlternativeContact, **kwargs: Any) -
 
 @receiver([post_save, post_delete], sender=BlockRule, dispatch_uid="formguard.rule_changed")
 def rule_changed(sender: type, instance: BlockRule, **kwargs: Any) -> None:
-    rules.invalidate()
+    rules.invalidate(full=kwargs.get("signal") is post_delete)
     if kwargs.get("created"):
         until = f", {_until(instance.expires_at)}" if instance.expires_at else ""
         ActionLog.objects.create(

@@ -46,31 +46,74 @@ class Match:
 
 
 class RuleIndex:
-    """All rules of one generation, for lookups by address."""
+    """Rules for lookups by address: per IP version and prefix length, a dict
+    from the masked network number to the rules of that network.
 
-    def __init__(self, rules: list[BlockRule]):
+    Updated in place by ``apply()`` (new and changed rules) under the module
+    lock; lookups in other threads see either the old or the new list of a
+    network, never a half-built one, because lists are replaced, not edited.
+    """
+
+    def __init__(self, rules: list[BlockRule] = ()):  # type: ignore[assignment]
         # {version: {prefixlen: {masked network int: [Match, ...]}}}
         self._tables: dict[int, dict[int, dict[int, list[Match]]]] = {4: {}, 6: {}}
+        self._prefixes: dict[int, list[int]] = {4: [], 6: []}
+        # rule id -> where its Match is filed
+        self._where: dict[int, tuple[int, int, int]] = {}
+        self.max_pk = 0
         for rule in rules:
-            try:
-                network = parse_network(rule.network)
-            except ValueError:
-                logger.error("formguard: block rule %s has an unreadable network %r", rule.pk, rule.network)
-                continue
-            match = Match(
-                rule_id=rule.pk,
-                network=network_text(network),
-                kind=rule.kind,
-                source=rule.source,
-                reason=rule.reason,
-                expires_at=rule.expires_at,
-                prefixlen=network.prefixlen,
-            )
-            table = self._tables[network.version].setdefault(network.prefixlen, {})
-            table.setdefault(int(network.network_address), []).append(match)
+            self._add(rule)
+        self._sort_prefixes()
+
+    @property
+    def size(self) -> int:
+        return len(self._where)
+
+    def _add(self, rule: BlockRule) -> None:
+        self.max_pk = max(self.max_pk, rule.pk)
+        try:
+            network = parse_network(rule.network)
+        except ValueError:
+            logger.error("formguard: block rule %s has an unreadable network %r", rule.pk, rule.network)
+            return
+        match = Match(
+            rule_id=rule.pk,
+            network=network_text(network),
+            kind=rule.kind,
+            source=rule.source,
+            reason=rule.reason,
+            expires_at=rule.expires_at,
+            prefixlen=network.prefixlen,
+        )
+        key = int(network.network_address)
+        table = self._tables[network.version].setdefault(network.prefixlen, {})
+        table[key] = [*table.get(key, ()), match]
+        self._where[rule.pk] = (network.version, network.prefixlen, key)
+
+    def _remove(self, rule_id: int) -> None:
+        where = self._where.pop(rule_id, None)
+        if where is None:
+            return
+        version, prefixlen, key = where
+        table = self._tables[version][prefixlen]
+        remaining = [m for m in table.get(key, ()) if m.rule_id != rule_id]
+        if remaining:
+            table[key] = remaining
+        else:
+            table.pop(key, None)
+
+    def _sort_prefixes(self) -> None:
         # Most specific first, so the first match found is the narrowest rule.
-        self._prefixes = {v: sorted(t, reverse=True) for v, t in self._tables.items()}
-        self.size = len(rules)
+        self._prefixes = {
+            v: sorted((p for p, t in tables.items() if t), reverse=True) for v, tables in self._tables.items()
+        }
+
+    def apply(self, rules: list[BlockRule]) -> None:
+        """File new rules and refile changed ones (same id)."""
+        for rule in rules:
+            self._remove(rule.pk)
+            self._add(rule)
+        self._sort_prefixes()
 
     def matches(self, address: IPAddress, now: datetime) -> list[Match]:
         """Every active rule whose network contains ``address``, narrowest first."""
@@ -93,58 +136,112 @@ class RuleIndex:
         return None
 
 
+# Every process keeps one index. Two generation keys in the shared cache say
+# when it is stale: "generation" changes with every saved rule (the index
+# then fetches only the rules saved since its last sync: during a flood of
+# automatic bans each worker reads the few new rows, not 10,000), "full"
+# changes when rules are deleted (the index is rebuilt from scratch).
 _lock = threading.Lock()
 _index: RuleIndex | None = None
-_index_generation: str | None = None
+_index_generation: tuple[str, str] | None = None
 _index_built: float = 0.0
+_synced_at: datetime | None = None
+# This process saved a rule: sync even if the cache cannot say so.
+_dirty = False
+_last_sync: float = 0.0
 
 
-def _generation_key() -> str:
-    return cache.make_key("rules", "generation")
+def _set_last_sync() -> None:
+    global _last_sync
+    _last_sync = time.monotonic()
 
 
-def invalidate() -> None:
-    """Make every process rebuild its index on its next lookup."""
-    global _index_generation
-    _index_generation = None
+# Rules saved by another server whose clock is this far behind are still seen.
+CLOCK_SKEW = timedelta(seconds=5)
+# Expired rules stay in the index (lookups skip them) until a full rebuild.
+FULL_REBUILD_INTERVAL = 600.0
+RULE_FIELDS = ("id", "network", "kind", "source", "reason", "expires_at")
+
+
+def _generation_keys() -> tuple[str, str]:
+    return cache.make_key("rules", "generation"), cache.make_key("rules", "full")
+
+
+def invalidate(*, full: bool = False) -> None:
+    """Make every process update its index (``full``: rebuild it) on its next lookup."""
+    global _index_generation, _dirty
+    if full:
+        _index_generation = None
+    _dirty = True
+    changed, rebuild = _generation_keys()
     with contextlib.suppress(cache.CacheUnavailable):
-        cache.call("set", _generation_key(), uuid.uuid4().hex, None)
+        values = {changed: uuid.uuid4().hex}
+        if full:
+            values[rebuild] = uuid.uuid4().hex
+        cache.call("set_many", values, None)
 
 
 def _build() -> RuleIndex:
     now = timezone.now()
-    rules = list(
-        BlockRule.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).only(
-            "id", "network", "kind", "source", "reason", "expires_at"
-        )
+    return RuleIndex(
+        list(BlockRule.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).only(*RULE_FIELDS))
     )
-    return RuleIndex(rules)
+
+
+def _read_generation() -> tuple[str, str] | None:
+    changed, rebuild = _generation_keys()
+    try:
+        found = cache.call("get_many", [changed, rebuild])
+        missing = {key: uuid.uuid4().hex for key in (changed, rebuild) if key not in found}
+        if missing:
+            for key, value in missing.items():
+                cache.call("add", key, value, None)
+            found = cache.call("get_many", [changed, rebuild])
+    except cache.CacheUnavailable:
+        return None
+    if changed not in found or rebuild not in found:
+        return None
+    return found[changed], found[rebuild]
 
 
 def get_index() -> RuleIndex:
-    """This process's index, rebuilt when another process changed a rule."""
-    global _index, _index_generation, _index_built
-    try:
-        generation = cache.call("get", _generation_key())
-        if generation is None:
-            generation = uuid.uuid4().hex
-            if not cache.call("add", _generation_key(), generation, None):
-                generation = cache.call("get", _generation_key())
-    except cache.CacheUnavailable:
-        generation = None
+    """This process's index, brought up to date when a rule changed anywhere."""
+    global _index, _index_generation, _index_built, _synced_at, _dirty
+    generation = _read_generation()
     index = _index
-    if index is not None:
+    age = time.monotonic() - _index_built
+    if index is not None and not _dirty and age < FULL_REBUILD_INTERVAL:
         if generation is not None and generation == _index_generation:
             return index
-        if generation is None and time.monotonic() - _index_built < REBUILD_INTERVAL_WITHOUT_CACHE:
+        if generation is None and time.monotonic() - _last_sync < REBUILD_INTERVAL_WITHOUT_CACHE:
             return index
     with _lock:
-        if _index is not None and generation is not None and generation == _index_generation:
-            return _index
-        _index = _build()
-        _index_generation = generation
-        _index_built = time.monotonic()
-        return _index
+        index = _index
+        age = time.monotonic() - _index_built
+        if index is not None and not _dirty and generation is not None and generation == _index_generation:
+            return index
+        started = timezone.now()
+        incremental = (
+            index is not None
+            and _index_generation is not None
+            and (generation is None or generation[1] == _index_generation[1])
+            and _synced_at is not None
+            and age < FULL_REBUILD_INTERVAL
+        )
+        _dirty = False
+        if incremental:
+            changed = BlockRule.objects.filter(Q(pk__gt=index.max_pk) | Q(updated_at__gte=_synced_at - CLOCK_SKEW))
+            index.apply(list(changed.only(*RULE_FIELDS)))
+        else:
+            index = _index = _build()
+            _index_built = time.monotonic()
+        if generation is not None:
+            _index_generation = generation
+        elif _index_generation is None:
+            _index_generation = ("", "")  # no cache: compare again once it answers
+        _synced_at = started
+        _set_last_sync()
+        return index
 
 
 def find_block(address: IPAddress, now: datetime | None = None) -> Match | None:
@@ -228,7 +325,7 @@ def lift_rules(queryset: QuerySet[BlockRule]) -> int:
     in_force = list(queryset.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
     if not in_force:
         return 0
-    BlockRule.objects.filter(pk__in=[r.pk for r in in_force]).update(expires_at=now)
+    BlockRule.objects.filter(pk__in=[r.pk for r in in_force]).update(expires_at=now, updated_at=now)
     ActionLog.objects.bulk_create(
         ActionLog(at=now, action=ActionLog.Action.LIFTED, target=r.network, detail=r.get_kind_display())
         for r in in_force

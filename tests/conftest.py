@@ -11,6 +11,8 @@ def _fresh_state():
     caches["default"].clear()
     rules._index = None
     rules._index_generation = None
+    rules._synced_at = None
+    rules._dirty = False
     fg_cache._down = False
     yield
     caches["default"].clear()
