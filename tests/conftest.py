@@ -25,3 +25,18 @@ CONTACT = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商�
 @pytest.fixture
 def contact_data():
     return dict(CONTACT)
+
+
+@pytest.fixture
+def frozen_clock():
+    """Stop the wall clock for a test that counts requests.
+
+    django-ratelimit counts in fixed windows; a window that ends in the middle
+    of a scripted burst would split its count. Tests that travel in time
+    still can (an inner travel wins).
+    """
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=False):
+        yield

@@ -170,7 +170,7 @@ def test_visitor_from_china_sees_other_ways_to_reach_the_shop(live_server, brows
         japan.close()
 
 
-def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path):
+def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path, frozen_clock):
     """The dashboard reads in the admin's light and dark themes."""
     from django.test import Client
 

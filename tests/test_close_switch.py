@@ -120,3 +120,14 @@ def test_closed_until_in_the_past_is_open(client):
         form_key="contact", defaults={"closed": True, "closed_until": timezone.now() - timedelta(seconds=1)}
     )
     assert client.get("/contact/").status_code == 200
+
+
+def test_command_speaks_japanese_on_a_japanese_site(capsys):
+    from django.utils import translation
+
+    with translation.override("ja"):
+        call_command("formguard", "close", "--form", "contact", "--for", "2h")
+        call_command("formguard", "status")
+    out = capsys.readouterr().out
+    assert "フォーム 'contact' を" in out and "まで停止しました" in out
+    assert "停止中（" in out

@@ -13,7 +13,7 @@ from django.utils import timezone
 from formguard import incidents
 from formguard.models import BlockRule, FormPolicy, Incident, Reason
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def post(client, data, ip="203.0.113.5", **extra):

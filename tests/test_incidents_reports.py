@@ -19,7 +19,7 @@ from django.utils import timezone
 from formguard import incidents, reports, signals
 from formguard.models import ActionLog, BlockRule, Incident, Reason
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 SPAMMER = "114.114.114.114"  # CN in the demo's GeoLite2 database
 # Django 6 takes plain addresses; 5.2 (name, address) pairs.

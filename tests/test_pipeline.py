@@ -121,6 +121,7 @@ def test_rate_limit_counts_posts_only():
         assert run_checks(attempt(method="get")).allowed
 
 
+@pytest.mark.usefixtures("frozen_clock")
 def test_rate_limit_then_burst():
     statuses = [run_checks(attempt()).status for _ in range(6)]
     # 3/m allowed, then 429; the 6th POST within the minute exceeds the burst of 5.

@@ -21,6 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from formguard import captcha, diagnosis, geo, policies, reports, rules
 from formguard.conf import conf
@@ -35,7 +36,7 @@ def parse_duration(text: str) -> timedelta:
     """``"90m"``, ``"2h"``, ``"1d"``, ``"2w"`` → timedelta."""
     match = DURATION_RE.match(text or "")
     if not match or int(match.group(1)) < 1:
-        raise CommandError(f"Not a duration: {text!r}. Write it like 30m, 2h, 1d or 2w.")
+        raise CommandError(_("Not a duration: %(text)r. Write it like 30m, 2h, 1d or 2w.") % {"text": text})
     return timedelta(seconds=int(match.group(1)) * UNITS[match.group(2)])
 
 
@@ -49,7 +50,9 @@ def parse_moment(text: str, *, end: bool) -> datetime:
             return stop if end else start
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise CommandError(f"Not a date: {text!r}. Write it like 2026-11-21 or 2026-11-21T09:30.") from None
+        raise CommandError(
+            _("Not a date: %(text)r. Write it like 2026-11-21 or 2026-11-21T09:30.") % {"text": text}
+        ) from None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
@@ -57,7 +60,15 @@ def network_arg(text: str) -> str:
     try:
         return network_text(parse_network(text))
     except ValueError:
-        raise CommandError(f"Not an IP address or CIDR range: {text!r}") from None
+        raise CommandError(_("Not an IP address or CIDR range: %(text)r") % {"text": text}) from None
+
+
+def _geoip_line(info: geo.DatabaseInfo) -> str:
+    return _("GeoIP: %(path)s (%(type)s, built %(date)s)") % {
+        "path": info.path,
+        "type": info.database_type,
+        "date": f"{info.built:%Y-%m-%d}",
+    }
 
 
 def _local(moment) -> str:
@@ -116,64 +127,89 @@ class Command(BaseCommand):
         now = timezone.now()
         rows = list(FormPolicy.objects.all())
         if not rows:
-            self.stdout.write("No form has been used yet; every form is open.")
+            self.stdout.write(_("No form has been used yet; every form is open."))
         site = next((r for r in rows if r.is_site_wide), None)
         site_closed = site is not None and site.is_closed_at(now)
         for row in sorted(rows, key=lambda r: (not r.is_site_wide, r.form_key)):
-            name = "* (site-wide)" if row.is_site_wide else row.form_key
+            name = _("* (site-wide)") if row.is_site_wide else row.form_key
             if row.is_closed_at(now):
-                until = f"until {_local(row.closed_until)}" if row.closed_until else "until reopened by hand"
-                state = self.style.ERROR(f"CLOSED {until}")
+                if row.closed_until:
+                    state = self.style.ERROR(_("CLOSED until %(time)s") % {"time": _local(row.closed_until)})
+                else:
+                    state = self.style.ERROR(_("CLOSED until reopened by hand"))
             elif site_closed and not row.is_site_wide:
-                state = self.style.ERROR("CLOSED by the site-wide switch")
+                state = self.style.ERROR(_("CLOSED by the site-wide switch"))
             elif row.closed and row.closed_until and row.closed_until <= now:
-                state = self.style.SUCCESS(f"open (reopened by itself at {_local(row.closed_until)})")
+                state = self.style.SUCCESS(
+                    _("open (reopened by itself at %(time)s)") % {"time": _local(row.closed_until)}
+                )
             else:
-                state = self.style.SUCCESS("open")
+                state = self.style.SUCCESS(_("open"))
             extra = []
             if row.enabled is False:
-                extra.append("checks off")
+                extra.append(_("checks off"))
             if row.monitor_only:
-                extra.append("monitor only")
+                extra.append(_("monitor only"))
             self.stdout.write(f"{name:<24} {state}" + (f"  [{', '.join(extra)}]" if extra else ""))
         active = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
         bans = BlockRule.objects.filter(active, kind=BlockRule.Kind.BLOCK).count()
         allows = BlockRule.objects.filter(active, kind=BlockRule.Kind.ALLOW).count()
-        self.stdout.write(f"Block rules in force: {bans} blacklist, {allows} allowlist.")
+        self.stdout.write(
+            _("Block rules in force: %(bans)d blacklist, %(allows)d allowlist.") % {"bans": bans, "allows": allows}
+        )
         provider = captcha.get_provider()
         if provider is None:
-            self.stdout.write(self.style.WARNING("Captcha: off (no keys in FORMGUARD['CAPTCHA'])"))
+            self.stdout.write(self.style.WARNING(_("Captcha: off (no keys in FORMGUARD['CAPTCHA'])")))
         else:
-            test = " -- PUBLISHED TEST KEYS" if provider.uses_test_keys else ""
-            self.stdout.write(f"Captcha: {provider.label}, script from {provider.script_host}{test}")
+            line = _("Captcha: %(provider)s, script from %(host)s") % {
+                "provider": provider.label,
+                "host": provider.script_host,
+            }
+            if provider.uses_test_keys:
+                line += " -- " + _("PUBLISHED TEST KEYS")
+            self.stdout.write(line)
         info = geo.database_info()
         if info is None:
-            self.stdout.write(self.style.WARNING("GeoIP: no readable database (every country unknown, ZZ)"))
+            self.stdout.write(self.style.WARNING(_("GeoIP: no readable database (every country unknown, ZZ)")))
         else:
-            self.stdout.write(f"GeoIP: {info.path} ({info.database_type}, built {info.built:%Y-%m-%d})")
+            self.stdout.write(_geoip_line(info))
 
     def handle_close(self, form: str, duration: str | None, message: str | None, **options: Any) -> None:
         until = timezone.now() + parse_duration(duration) if duration else None
         policies.set_closed(form, True, until=until, message=message)
-        target = "Every form" if form == SITE_WIDE else f"Form {form!r}"
-        when = f"until {_local(until)}" if until else "until `formguard open`"
-        self.stdout.write(self.style.WARNING(f"{target} closed {when}."))
+        if form == SITE_WIDE:
+            text = _("Every form closed until %(time)s.") if until else _("Every form closed until `formguard open`.")
+        else:
+            text = (
+                _("Form %(form)r closed until %(time)s.")
+                if until
+                else _("Form %(form)r closed until `formguard open`.")
+            )
+        self.stdout.write(self.style.WARNING(text % {"form": form, "time": _local(until) if until else ""}))
 
     def handle_open(self, form: str, **options: Any) -> None:
         policies.set_closed(form, False)
-        target = "The site-wide switch" if form == SITE_WIDE else f"Form {form!r}"
-        self.stdout.write(self.style.SUCCESS(f"{target} is open."))
+        text = _("The site-wide switch is open.") if form == SITE_WIDE else _("Form %(form)r is open.")
+        self.stdout.write(self.style.SUCCESS(text % {"form": form}))
         now = timezone.now()
         still = [r.form_key for r in FormPolicy.objects.filter(closed=True) if r.is_closed_at(now)]
         if still:
-            self.stdout.write(self.style.WARNING(f"Still closed: {', '.join(still)}"))
+            self.stdout.write(self.style.WARNING(_("Still closed: %(forms)s") % {"forms": ", ".join(still)}))
 
     def _add(self, kind: str, network: str, duration: str | None, reason: str) -> None:
         network = network_arg(network)
         delta = parse_duration(duration) if duration else None
         rule = rules.add_rule(network, kind=kind, duration=delta, reason=reason)
-        until = f"until {_local(rule.expires_at)}" if rule.expires_at else "with no expiry"
-        self.stdout.write(self.style.SUCCESS(f"{rule.get_kind_display().capitalize()}: {network} {until}."))
+        if rule.expires_at:
+            text = _("%(kind)s: %(network)s until %(time)s.")
+        else:
+            text = _("%(kind)s: %(network)s with no expiry.")
+        values = {
+            "kind": rule.get_kind_display(),
+            "network": network,
+            "time": _local(rule.expires_at) if rule.expires_at else "",
+        }
+        self.stdout.write(self.style.SUCCESS(text % values))
 
     def handle_ban(self, network: str, duration: str | None, reason: str, **options: Any) -> None:
         self._add(BlockRule.Kind.BLOCK, network, duration, reason)
@@ -185,14 +221,21 @@ class Command(BaseCommand):
         network = network_arg(network)
         lifted = rules.lift(network)
         if lifted:
-            self.stdout.write(self.style.SUCCESS(f"Lifted {lifted} rule(s) for {network}."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("Lifted %(count)d rule(s) for %(network)s.") % {"count": lifted, "network": network}
+                )
+            )
             return
         address = parse_network(network).network_address
         wider = [m for m in rules.get_index().matches(address, timezone.now()) if m.kind == BlockRule.Kind.BLOCK]
         if wider:
             names = ", ".join(m.network for m in wider)
-            raise CommandError(f"No rule for exactly {network}; it is blocked by {names}. Unban that instead.")
-        raise CommandError(f"No blacklist rule in force for {network}.")
+            raise CommandError(
+                _("No rule for exactly %(network)s; it is blocked by %(names)s. Unban that instead.")
+                % {"network": network, "names": names}
+            )
+        raise CommandError(_("No blacklist rule in force for %(network)s.") % {"network": network})
 
     def handle_report(
         self,
@@ -208,13 +251,16 @@ class Command(BaseCommand):
         start = parse_moment(since, end=False)
         end = parse_moment(until or since, end=True)
         if end <= start:
-            raise CommandError("--until must come after --since.")
+            raise CommandError(_("--until must come after --since."))
         report = reports.build(start, end, form_key=form, include_personal=include_personal, site=site)
         data = reports.render(report, format)
         if output:
             with open(output, "wb") as handle:
                 handle.write(data)
-            self.stderr.write(f"Wrote {output}: {report.total} refusals from {len(report.senders)} IPs.")
+            self.stderr.write(
+                _("Wrote %(file)s: %(total)d refusals from %(ips)d IPs.")
+                % {"file": output, "total": report.total, "ips": len(report.senders)}
+            )
         elif format == "eml" or format == "csv":
             self.stdout.buffer.write(data) if hasattr(self.stdout, "buffer") else self.stdout.write(data.decode())
         else:
@@ -223,25 +269,33 @@ class Command(BaseCommand):
     def handle_purge(self, older_than: str | None, **options: Any) -> None:
         age = parse_duration(older_than) if older_than else timedelta(days=conf.INCIDENT_RETENTION_DAYS)
         removed, actions = reports.purge(age)
-        self.stdout.write(self.style.SUCCESS(f"Deleted {removed} incidents and {actions} action log entries."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Deleted %(incidents)d incidents and %(actions)d action log entries.")
+                % {"incidents": removed, "actions": actions}
+            )
+        )
 
     def handle_geoip(self, ip: str, **options: Any) -> None:
         info = geo.database_info()
         if info is None:
-            self.stdout.write(self.style.WARNING("GeoIP database: none readable (FORMGUARD['GEOIP_PATH'])"))
+            self.stdout.write(self.style.WARNING(_("GeoIP: no readable database (every country unknown, ZZ)")))
         else:
-            self.stdout.write(f"GeoIP database: {info.path} ({info.database_type}, built {info.built:%Y-%m-%d})")
+            self.stdout.write(_geoip_line(info))
         self.handle_inspect(ip)
 
     def handle_inspect(self, ip: str, **options: Any) -> None:
         found = diagnosis.describe_ip(ip)
         if "error" in found:
-            raise CommandError(f"Not an IP address: {ip!r}")
-        self.stdout.write(f"IP: {found['ip']}  country: {found['country']}  (counted and banned as {found['bucket']})")
+            raise CommandError(_("Not an IP address: %(ip)r") % {"ip": ip})
+        self.stdout.write(
+            _("IP: %(ip)s  country: %(country)s  (counted and banned as %(bucket)s)")
+            % {"ip": found["ip"], "country": found["country"], "bucket": found["bucket"]}
+        )
         for match in found["rules"]:
-            until = _local(match.expires_at) if match.expires_at else "never expires"
-            self.stdout.write(f"  rule: {match.kind} {match.network} ({match.source}, {until}) {match.reason}")
+            until = _local(match.expires_at) if match.expires_at else _("never expires")
+            self.stdout.write(f"  {match.kind} {match.network} ({match.source}, {until}) {match.reason}")
         if not found["rules"]:
-            self.stdout.write("  no block or allow rule matches")
+            self.stdout.write("  " + _("no block or allow rule matches"))
         for outcome in found["outcomes"]:
             self.stdout.write(f"  {outcome['form_key']}: {outcome['outcome']}")
