@@ -60,9 +60,14 @@ class Attempt:
     def is_submission(self) -> bool:
         return self.request.method not in SAFE_METHODS
 
-    @property
+    @cached_property
     def bucket(self) -> str:
         return bucket_key(self.ip)
+
+    @cached_property
+    def rule_index(self) -> rules.RuleIndex:
+        """The block-rule index, read once per request."""
+        return rules.get_index()
 
     @cached_property
     def country(self) -> str:
@@ -106,7 +111,7 @@ Check = Callable[[Attempt], "Verdict | None"]
 
 
 def check_allowlist(attempt: Attempt) -> Verdict | None:
-    match = rules.find_allow(attempt.ip, attempt.now)
+    match = attempt.rule_index.first(attempt.ip, BlockRule.Kind.ALLOW, attempt.now)
     if match is not None:
         return Verdict.allow("allowlist", rule_id=match.rule_id)
     return None
@@ -127,7 +132,7 @@ def check_closed(attempt: Attempt) -> Verdict | None:
 
 
 def check_blacklist(attempt: Attempt) -> Verdict | None:
-    match = rules.find_block(attempt.ip, attempt.now)
+    match = attempt.rule_index.first(attempt.ip, BlockRule.Kind.BLOCK, attempt.now)
     if match is None:
         return None
     reason = Reason.AUTO_BANNED if match.source == BlockRule.Source.AUTOMATIC else Reason.BLACKLISTED
