@@ -32,7 +32,7 @@ class FormGuardMiddleware(MiddlewareMixin):
         form_key = form_key_of(view_func)
         if form_key is None:
             return None
-        attempt, verdict = evaluate(request, form_key)
+        attempt, verdict = evaluate(request, form_key, view=view_func)
         # formguard's form field reads these: whether to show the captcha,
         # and the error to show.
         request.formguard = verdict

@@ -30,6 +30,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -55,6 +56,8 @@ class Attempt:
     now: datetime
     # Set by the country check: this visitor must pass the captcha.
     challenged: bool = False
+    # The view the request is for (the middleware knows it; tests may not).
+    view: Callable[..., Any] | None = None
 
     @property
     def is_submission(self) -> bool:
@@ -218,11 +221,32 @@ def check_traps(attempt: Attempt) -> Verdict | None:
     return None
 
 
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+def _csrf_will_refuse(attempt: Attempt) -> bool:
+    request = attempt.request
+    if getattr(request, "csrf_processing_done", False) or attempt.view is None:
+        return False
+    if CSRF_MIDDLEWARE not in settings.MIDDLEWARE:
+        return False
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    # The same check the CSRF middleware makes (it honours csrf_exempt); on
+    # success it marks the request done, so it is not made twice.
+    return CsrfViewMiddleware(lambda r: None).process_view(request, attempt.view, (), {}) is not None
+
+
 def check_captcha(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission or not attempt.wants_captcha:
         return None
     provider = captcha.get_provider()
     if provider is None:  # not configured: the admin and check --deploy say so
+        return None
+    if _csrf_will_refuse(attempt):
+        # Django's CSRF check, further down the middleware, refuses this POST
+        # anyway; asking the provider first would let anyone spend the site's
+        # captcha quota with forged POSTs.
         return None
     result = captcha.verify_attempt(attempt, provider)
     if result.passed:
@@ -255,13 +279,16 @@ CHECKS: tuple[Check, ...] = (
 ALWAYS_ON: frozenset[Check] = frozenset({check_allowlist, check_closed})
 
 
-def make_attempt(request: HttpRequest, form_key: str, now: datetime | None = None) -> Attempt:
+def make_attempt(
+    request: HttpRequest, form_key: str, now: datetime | None = None, view: Callable[..., Any] | None = None
+) -> Attempt:
     return Attempt(
         request=request,
         form_key=form_key,
         policy=get_policy(form_key),
         ip=client_ip(request),
         now=now or timezone.now(),
+        view=view,
     )
 
 
@@ -292,7 +319,9 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
     return Verdict.allow("", monitored=tuple(monitored), noted=tuple(noted))
 
 
-def evaluate(request: HttpRequest, form_key: str, now: datetime | None = None) -> tuple[Attempt, Verdict]:
-    """Decide ``request`` to the form ``form_key``."""
-    attempt = make_attempt(request, form_key, now)
+def evaluate(
+    request: HttpRequest, form_key: str, now: datetime | None = None, view: Callable[..., Any] | None = None
+) -> tuple[Attempt, Verdict]:
+    """Decide ``request`` to the form ``form_key`` (served by ``view``)."""
+    attempt = make_attempt(request, form_key, now, view)
     return attempt, run_checks(attempt)

@@ -368,6 +368,7 @@ def test_a_view_that_promises_form_errors_but_never_checks_is_logged(verify, cli
 
     middleware = FormGuardMiddleware(lambda request: careless(request))
     request = RequestFactory().post("/careless/", {"g-recaptcha-response": "bad"})
+    request._dont_enforce_csrf_checks = True  # as Django's test client does
     with caplog.at_level(logging.ERROR, logger="formguard.middleware"):
         assert middleware.process_view(request, careless, (), {}) is None
         middleware.process_response(request, careless(request))
@@ -381,3 +382,21 @@ def test_status_shows_captcha_and_geoip(verify, capsys):
     out = capsys.readouterr().out
     assert "Captcha: reCAPTCHA v2, script from https://www.google.com" in out
     assert "GeoIP: no readable database" in out
+
+
+def test_a_forged_post_without_csrf_token_never_reaches_the_provider(verify, contact_data, mailoutbox):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/contact/", {**contact_data, "g-recaptcha-response": "ok-csrf"})
+    assert response.status_code == 403  # Django's CSRF refusal
+    assert verify.requests == []
+    assert mailoutbox == []
+    # With the token, the same POST is verified once and goes through.
+    strict.get("/contact/")
+    token = strict.cookies["csrftoken"].value
+    accepted = strict.post(
+        "/contact/", {**contact_data, "g-recaptcha-response": "ok-csrf2", "csrfmiddlewaretoken": token}
+    )
+    assert accepted.status_code == 302
+    assert len(verify.requests) == 1
