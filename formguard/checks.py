@@ -268,11 +268,12 @@ def check_geoip(app_configs: Any = None, **kwargs: Any) -> list:
     path = conf.GEOIP_PATH
     if not path:
         return []
-    problem = geo.file_problem(path)
-    if problem:
+    try:
+        geo.read_file_info(path)
+    except ValueError as exc:
         return [
             Error(
-                f"FORMGUARD['GEOIP_PATH'] = {path!r} cannot be read ({problem}): every country is unknown (ZZ).",
+                f"FORMGUARD['GEOIP_PATH'] = {path!r} cannot be read ({exc}): every country is unknown (ZZ).",
                 hint="Point it at a GeoLite2/GeoIP2 Country or City .mmdb file (see the README: geoipupdate).",
                 id="formguard.E012",
             )
@@ -287,13 +288,13 @@ def check_geoip_age(app_configs: Any = None, **kwargs: Any) -> list:
     from . import geo
 
     path = conf.GEOIP_PATH
-    if not path or geo.file_problem(path):
+    if not path:
         return []
-    reader = geo._Reader(path)
     try:
-        age = dt.datetime.now(dt.UTC) - reader.built
-    finally:
-        reader.reader.close()
+        info = geo.read_file_info(path)
+    except ValueError:
+        return []  # formguard.E012 says so
+    age = dt.datetime.now(dt.UTC) - info.built
     if age.days > conf.GEOIP_MAX_AGE_DAYS:
         return [
             Warning(

@@ -1,12 +1,11 @@
 """Alternative contacts: how visitors who get no form can reach the business.
 
 Rows are edited in the admin (per country, with a default row of no country)
-and read from the shared cache, which a save or delete clears.
+and read from the shared cache like policies (``cache.cached_rows``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 
@@ -19,28 +18,17 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 from . import cache
 from .models import AlternativeContact
 
-CACHE_TIMEOUT = 3600
-
-
-def _key() -> str:
-    return cache.make_key("contacts")
-
 
 def invalidate() -> None:
-    with contextlib.suppress(cache.CacheUnavailable):
-        cache.call("delete", _key())
+    cache.invalidate_rows("contacts")
+
+
+def _load_rows() -> list[dict[str, Any]]:
+    return list(AlternativeContact.objects.values("country", "text_ja", "text_en", "text_zh", "image_url"))
 
 
 def _all_rows() -> list[dict[str, Any]]:
-    try:
-        rows = cache.call("get", _key())
-    except cache.CacheUnavailable:
-        rows = None
-    if rows is None:
-        rows = list(AlternativeContact.objects.values("country", "text_ja", "text_en", "text_zh", "image_url"))
-        with contextlib.suppress(cache.CacheUnavailable):
-            cache.call("set", _key(), rows, CACHE_TIMEOUT)
-    return rows
+    return cache.cached_rows("contacts", _load_rows)
 
 
 # Links in plain text as owners type it: a URL may follow a full-width colon

@@ -141,13 +141,16 @@ def database_info() -> DatabaseInfo | None:
     return DatabaseInfo(path=reader.path, database_type=reader.database_type, built=reader.built)
 
 
-def file_problem(path: str) -> str | None:
-    """Why ``path`` cannot serve as the GeoIP database, or None."""
-    file = Path(path)
-    if not file.is_file():
-        return "no such file"
+def read_file_info(path: str) -> DatabaseInfo:
+    """Open ``path`` as the GeoIP database would be, and describe it.
+
+    Raises ``ValueError`` saying why it cannot serve (for the system checks).
+    """
+    if not Path(path).is_file():
+        raise ValueError("no such file")
     try:
-        _Reader(path).reader.close()
+        reader = _Reader(path)
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    reader.reader.close()
+    return DatabaseInfo(path=path, database_type=reader.database_type, built=reader.built)

@@ -188,9 +188,26 @@ def flush_pending(since: datetime | None = None) -> int:
     rows = Incident.objects.filter(last_seen__gte=since).only(
         "id", "ip_bucket", "form_key", "reason", "monitor_only", "first_seen"
     )
+    batch: list[_Keys] = []
     try:
-        for row in rows.iterator():
-            moved += _flush_one(_keys_for_row(row), now)
+        for row in rows.iterator(chunk_size=FLUSH_BATCH):
+            batch.append(_keys_for_row(row))
+            if len(batch) == FLUSH_BATCH:
+                moved += _flush_batch(batch, now)
+                batch = []
+        moved += _flush_batch(batch, now)
     except cache.CacheUnavailable:
         pass
     return moved
+
+
+# Readers look at a week of rows; one round trip per this many tells them
+# which few have counts waiting.
+FLUSH_BATCH = 500
+
+
+def _flush_batch(batch: list[_Keys], now: datetime) -> int:
+    if not batch:
+        return 0
+    pending = cache.call("get_many", [keys.pending for keys in batch])
+    return sum(_flush_one(keys, now) for keys in batch if pending.get(keys.pending))

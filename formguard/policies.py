@@ -1,17 +1,14 @@
 """The one accessor for form policies: ``get_policy(form_key)``.
 
-Rows live in the database; requests read them from the shared cache. A save
-or delete bumps a generation key, so a switch flipped in the admin of one
-worker is seen by the next request of every worker, without a database read
-per request. The generation is read before the rows are loaded, so a save
-racing with a reload can only make the cached copy look stale, never fresh.
+Rows live in the database; requests read them from the shared cache
+(``cache.cached_rows``). A save or delete bumps a generation key, so a switch
+flipped in the admin of one worker is seen by the next request of every
+worker, without a database read per request.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,19 +102,9 @@ class Policy:
         return max(active, key=lambda c: (c.until is None, c.until or now))
 
 
-def _generation_key() -> str:
-    return cache.make_key("policies", "generation")
-
-
-def _rows_key() -> str:
-    return cache.make_key("policies", "rows")
-
-
 def invalidate() -> None:
     """Make every process reload policies on its next request."""
-    # While the cache is down nothing cached is served either.
-    with contextlib.suppress(cache.CacheUnavailable):
-        cache.call("set", _generation_key(), uuid.uuid4().hex, None)
+    cache.invalidate_rows("policies")
 
 
 def _load_rows() -> dict[str, dict[str, Any]]:
@@ -125,26 +112,7 @@ def _load_rows() -> dict[str, dict[str, Any]]:
 
 
 def _cached_rows() -> dict[str, dict[str, Any]]:
-    try:
-        found = cache.call("get_many", [_generation_key(), _rows_key()])
-    except cache.CacheUnavailable:
-        return _load_rows()
-    generation = found.get(_generation_key())
-    cached = found.get(_rows_key())
-    if generation is not None and cached is not None and cached[0] == generation:
-        return cached[1]
-    if generation is None:
-        generation = uuid.uuid4().hex
-        try:
-            # add(): if another process set one meanwhile, theirs stands and
-            # what we store below is simply treated as stale.
-            cache.call("add", _generation_key(), generation, None)
-        except cache.CacheUnavailable:
-            return _load_rows()
-    rows = _load_rows()
-    with contextlib.suppress(cache.CacheUnavailable):
-        cache.call("set", _rows_key(), (generation, rows), None)
-    return rows
+    return cache.cached_rows("policies", _load_rows)
 
 
 def _site_defaults(form_key: str) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from .models import ActionLog, BlockRule
 
 logger = logging.getLogger("formguard.rules")
 
-# While the cache is down the generation cannot be read; rebuild from the
+# While the cache is down the generation cannot be read; sync with the
 # database at most this often instead.
-REBUILD_INTERVAL_WITHOUT_CACHE = 10.0
+SYNC_WITHOUT_CACHE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -148,12 +148,6 @@ _index_built: float = 0.0
 _synced_at: datetime | None = None
 # This process saved a rule: sync even if the cache cannot say so.
 _dirty = False
-_last_sync: float = 0.0
-
-
-def _set_last_sync() -> None:
-    global _last_sync
-    _last_sync = time.monotonic()
 
 
 # Rules saved by another server whose clock is this far behind are still seen.
@@ -213,7 +207,7 @@ def get_index() -> RuleIndex:
     if index is not None and not _dirty and age < FULL_REBUILD_INTERVAL:
         if generation is not None and generation == _index_generation:
             return index
-        if generation is None and time.monotonic() - _last_sync < REBUILD_INTERVAL_WITHOUT_CACHE:
+        if generation is None and _synced_at is not None and timezone.now() - _synced_at < SYNC_WITHOUT_CACHE:
             return index
     with _lock:
         index = _index
@@ -240,7 +234,6 @@ def get_index() -> RuleIndex:
         elif _index_generation is None:
             _index_generation = ("", "")  # no cache: compare again once it answers
         _synced_at = started
-        _set_last_sync()
         return index
 
 
