@@ -38,21 +38,22 @@ from django.utils.module_loading import import_string
 from .conf import CAPTCHA_DEFAULTS, DEFAULT_POLICY, DEFAULTS, conf
 
 MIDDLEWARE_PATH = "formguard.middleware.FormGuardMiddleware"
-SHARED_CACHE_BACKENDS = (
-    "django.core.cache.backends.redis.RedisCache",
-    "django.core.cache.backends.memcached.PyMemcacheCache",
-    "django.core.cache.backends.memcached.PyLibMCCache",
-    "django_redis.cache.RedisCache",
-)
-LOCAL_CACHE_BACKENDS = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.filebased.FileBasedCache",
-    "django.core.cache.backends.db.DatabaseCache",
-)
+
+# Why each other cache backend cannot hold formguard's counters.
+UNFIT_BACKENDS = {
+    "django.core.cache.backends.locmem.LocMemCache": "is private to each process and evicts entries, so with "
+    "several workers or a flood from many addresses the limits do not hold",
+    "django.core.cache.backends.filebased.FileBasedCache": "does not count atomically across processes",
+    "django.core.cache.backends.db.DatabaseCache": "does not count atomically across processes",
+    "django.core.cache.backends.dummy.DummyCache": "never counts",
+    "django.core.cache.backends.memcached.PyMemcacheCache": "evicts live counters when it is full",
+    "django.core.cache.backends.memcached.PyLibMCCache": "evicts live counters when it is full",
+}
 
 
-def _cache_backend() -> str:
-    return settings.CACHES.get(conf.CACHE_ALIAS, {}).get("BACKEND", "")
+def _state_backend() -> str:
+    alias = conf.CACHE
+    return settings.CACHES.get(alias, {}).get("BACKEND", "") if alias else ""
 
 
 LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
@@ -111,14 +112,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="formguard.E003",
             )
         )
-    if _cache_backend() == "django.core.cache.backends.dummy.DummyCache":
-        errors.append(
-            Error(
-                f"The cache {conf.CACHE_ALIAS!r} is DummyCache: formguard's rate limits and bursts never count.",
-                hint="Use RedisCache (several processes) or LocMemCache (one process), or set RATELIMIT_USE_CACHE.",
-                id="formguard.E004",
-            )
-        )
+    errors.extend(_check_state_alias())
     errors.extend(_check_default_policy())
     resolver = conf.CLIENT_IP_RESOLVER
     if resolver:
@@ -128,15 +122,32 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             errors.append(Error(f"FORMGUARD['CLIENT_IP_RESOLVER'] cannot be imported: {exc}", id="formguard.E006"))
     if not 0 <= conf.IPV6_PREFIX <= 128 or not 0 <= conf.IPV4_PREFIX <= 32:
         errors.append(Error("FORMGUARD['IPV6_PREFIX'] must be 0–128 and IPV4_PREFIX 0–32.", id="formguard.E007"))
-    if getattr(settings, "RATELIMIT_ENABLE", True) is False:
-        errors.append(
-            Warning(
-                "RATELIMIT_ENABLE is False: django-ratelimit, and so formguard's rate limits and burst bans, "
-                "count nothing.",
-                id="formguard.W002",
-            )
-        )
     return errors
+
+
+def _check_state_alias() -> list:
+    from .store import REDIS_BACKENDS
+
+    alias = conf.CACHE
+    if alias is None:
+        return []
+    backend = _state_backend()
+    if backend in REDIS_BACKENDS:
+        return []
+    why = UNFIT_BACKENDS.get(backend, "is not one formguard can count in")
+    if not backend:
+        why = "is not in CACHES"
+    return [
+        Error(
+            f"FORMGUARD['CACHE'] is {alias!r}, whose backend {backend or ''} {why}.".replace("  ", " "),
+            hint=(
+                "Leave FORMGUARD['CACHE'] unset for formguard's embedded store (every process of one machine "
+                "shares it), or name a Redis cache (django.core.cache.backends.redis.RedisCache or "
+                "django_redis.cache.RedisCache) for several machines."
+            ),
+            id="formguard.E004",
+        )
+    ]
 
 
 def _check_default_policy() -> list:
@@ -156,39 +167,68 @@ def _check_default_policy() -> list:
     return errors
 
 
+# The option names each Redis backend reads for its socket timeouts.
+REDIS_TIMEOUT_OPTIONS = {
+    "django.core.cache.backends.redis.RedisCache": ("socket_connect_timeout", "socket_timeout"),
+    "django_redis.cache.RedisCache": ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT"),
+}
+
+
 @register(Tags.caches)
 def check_cache_timeouts(app_configs: Any = None, **kwargs: Any) -> list:
-    config = settings.CACHES.get(conf.CACHE_ALIAS, {})
-    if not config.get("BACKEND", "").endswith("RedisCache"):
+    backend = _state_backend()
+    names = REDIS_TIMEOUT_OPTIONS.get(backend)
+    if names is None:
         return []
-    options = config.get("OPTIONS", {})
-    if "socket_timeout" in options and "socket_connect_timeout" in options:
+    options = settings.CACHES[conf.CACHE].get("OPTIONS") or {}
+    if all(name in options for name in names):
         return []
+    example = ", ".join(f"{name!r}: 0.5" for name in names)
     return [
         Warning(
-            f"The cache {conf.CACHE_ALIAS!r} is Redis without socket timeouts: if the Redis server stops "
+            f"The cache {conf.CACHE!r} is Redis without socket timeouts: if the Redis server stops "
             "answering, every guarded request waits for the operating system's TCP timeout.",
-            hint="Add 'OPTIONS': {'socket_connect_timeout': 0.5, 'socket_timeout': 0.5} to the cache.",
+            hint=f"Add 'OPTIONS': {{{example}}} to CACHES[{conf.CACHE!r}].",
             id="formguard.W003",
         )
     ]
 
 
 @register(Tags.caches, deploy=True)
-def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list:
-    backend = _cache_backend()
-    if backend in LOCAL_CACHE_BACKENDS:
+def check_state_scope(app_configs: Any = None, **kwargs: Any) -> list:
+    database = settings.DATABASES.get("default", {}).get("ENGINE", "")
+    if conf.CACHE is not None or database.endswith("sqlite3"):
+        return []
+    return [
+        Warning(
+            "formguard keeps its counters and switches in its embedded store, which the processes of one "
+            "machine share; this site's database suggests it may run on several machines, each of which "
+            "would then count alone.",
+            hint=(
+                "On several machines set FORMGUARD['CACHE'] to the alias of a Redis cache. On one machine "
+                "(any number of workers) this is right: silence it with "
+                "SILENCED_SYSTEM_CHECKS = ['formguard.W001']."
+            ),
+            id="formguard.W001",
+        )
+    ]
+
+
+@register(Tags.caches)
+def check_store_answers(app_configs: Any = None, **kwargs: Any) -> list:
+    if _check_state_alias():
+        return []  # E004 says what is wrong
+    from .store import get_store
+
+    try:
+        get_store().read(["generation:policies"])
+    except Exception as exc:  # StoreUnavailable, or a client that cannot even be built
         return [
             Warning(
-                f"formguard counts requests in the cache {conf.CACHE_ALIAS!r} ({backend.rsplit('.', 1)[-1]}), "
-                "which is not shared between processes or not atomic: with several workers each one counts "
-                "alone and a flood passes several times the limit.",
-                hint=(
-                    "Use Django's RedisCache: CACHES = {'default': {'BACKEND': "
-                    "'django.core.cache.backends.redis.RedisCache', 'LOCATION': 'redis://127.0.0.1:6379'}}. "
-                    "With a single process, silence this with SILENCED_SYSTEM_CHECKS = ['formguard.W001']."
-                ),
-                id="formguard.W001",
+                f"formguard's state store does not answer ({exc}); until it does, requests follow "
+                f"FORMGUARD['CACHE_FAILURE'] = {conf.CACHE_FAILURE!r}.",
+                hint="For the embedded store, FORMGUARD['STATE_PATH'] must be a writable file on a local disk.",
+                id="formguard.W002",
             )
         ]
     return []

@@ -1,16 +1,19 @@
 """formguard's static configuration, read from ``settings.FORMGUARD`` on access.
 
-Every property reads Django's settings at the moment it is used, so
-``override_settings(FORMGUARD={...})`` works in tests and nothing is computed
-at import time. Runtime switches (closing a form, thresholds, block rules) are
-not here: they are database rows edited in the admin (see ``models.py``).
+Each property reads Django's settings the first time it is used and keeps
+the value: a request reads dozens of them, and settings do not change while
+a site runs. Django's ``setting_changed`` signal (sent by
+``override_settings``) drops the kept values (``receivers.py``), so tests
+still just work, and nothing is computed at import time. Runtime switches
+(closing a form, thresholds, block rules) are not here: they are database
+rows edited in the admin (see ``models.py``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +38,17 @@ DEFAULT_POLICY: dict[str, Any] = {
 }
 
 CAPTCHA_DEFAULTS: dict[str, Any] = {
+    # False: formguard guards nothing (every request goes to the view). For
+    # a site's own test suite: formguard.testing.disabled().
+    "ENABLED": True,
+    # Where formguard keeps counters, bans' generations and pending incident
+    # counts. None: the embedded store, a SQLite file shared by every process
+    # of this machine (STATE_PATH). The alias of a Redis cache in CACHES
+    # (Django's RedisCache or django-redis): Redis, for several machines.
+    "CACHE": None,
+    # The embedded store's file. None: a file named after the settings module
+    # and database, in a private directory under the system's temp directory.
+    "STATE_PATH": None,
     # recaptcha_v2, recaptcha_v2_invisible, recaptcha_v3, hcaptcha, turnstile,
     # or the dotted path of a CaptchaProvider subclass.
     "PROVIDER": "recaptcha_v2",
@@ -65,6 +79,17 @@ CAPTCHA_DEFAULTS: dict[str, Any] = {
 }
 
 DEFAULTS: dict[str, Any] = {
+    # False: formguard guards nothing (every request goes to the view). For
+    # a site's own test suite: formguard.testing.disabled().
+    "ENABLED": True,
+    # Where formguard keeps counters, bans' generations and pending incident
+    # counts. None: the embedded store, a SQLite file shared by every process
+    # of this machine (STATE_PATH). The alias of a Redis cache in CACHES
+    # (Django's RedisCache or django-redis): Redis, for several machines.
+    "CACHE": None,
+    # The embedded store's file. None: a file named after the settings module
+    # and database, in a private directory under the system's temp directory.
+    "STATE_PATH": None,
     # Addresses (IPs or CIDRs) of the reverse proxies in front of Django.
     # Forwarding headers are ignored unless the peer is one of these.
     "TRUSTED_PROXIES": [],
@@ -140,120 +165,130 @@ def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ip
 
 
 class FormGuardSettings:
-    """Typed access to ``settings.FORMGUARD`` merged over ``DEFAULTS``."""
+    """Typed access to ``settings.FORMGUARD`` merged over ``DEFAULTS``, kept once read."""
 
     def _get(self, name: str) -> Any:
         user = getattr(settings, "FORMGUARD", None) or {}
         return user.get(name, DEFAULTS[name])
 
-    @property
+    def reset(self) -> None:
+        """Forget every value read (settings changed)."""
+        self.__dict__.clear()
+
+    @cached_property
+    def ENABLED(self) -> bool:
+        return bool(self._get("ENABLED"))
+
+    @cached_property
+    def CACHE(self) -> str | None:
+        return self._get("CACHE") or None
+
+    @cached_property
+    def STATE_PATH(self) -> str | None:
+        path = self._get("STATE_PATH")
+        return str(path) if path else None
+
+    @cached_property
     def TRUSTED_PROXIES(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         value = self._get("TRUSTED_PROXIES")
         if isinstance(value, str):
             value = [value]
         return _parse_networks(tuple(value))
 
-    @property
+    @cached_property
     def CLIENT_IP_HEADER(self) -> str:
         return self._get("CLIENT_IP_HEADER")
 
-    @property
+    @cached_property
     def CLIENT_IP_META_KEY(self) -> str:
         return "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")
 
-    @property
+    @cached_property
     def CLIENT_IP_RESOLVER(self) -> str | None:
         return self._get("CLIENT_IP_RESOLVER")
 
-    @property
+    @cached_property
     def IPV6_PREFIX(self) -> int:
         return int(self._get("IPV6_PREFIX"))
 
-    @property
+    @cached_property
     def IPV4_PREFIX(self) -> int:
         return int(self._get("IPV4_PREFIX"))
 
-    @property
-    def CACHE_ALIAS(self) -> str:
-        # Counters go through django-ratelimit, which reads this setting
-        # itself; formguard keeps the rest of its cached state in the same
-        # cache so there is one thing to configure.
-        return getattr(settings, "RATELIMIT_USE_CACHE", "default")
-
-    @property
+    @cached_property
     def CACHE_FAILURE(self) -> str:
         return self._get("CACHE_FAILURE")
 
-    @property
+    @cached_property
     def KEY_PREFIX(self) -> str:
         return self._get("KEY_PREFIX")
 
-    @property
+    @cached_property
     def DEFAULT_POLICY(self) -> dict[str, Any]:
         return {**DEFAULT_POLICY, **self._get("DEFAULT_POLICY")}
 
-    @property
+    @cached_property
     def INCIDENT_WINDOW(self) -> int:
         return int(self._get("INCIDENT_WINDOW"))
 
-    @property
+    @cached_property
     def INCIDENT_FLUSH_INTERVAL(self) -> int:
         return int(self._get("INCIDENT_FLUSH_INTERVAL"))
 
-    @property
+    @cached_property
     def CLOSED_TEMPLATE(self) -> str:
         return self._get("CLOSED_TEMPLATE")
 
-    @property
+    @cached_property
     def BLOCKED_TEMPLATE(self) -> str:
         return self._get("BLOCKED_TEMPLATE")
 
-    @property
+    @cached_property
     def REFUSED_TEMPLATE(self) -> str:
         return self._get("REFUSED_TEMPLATE")
 
-    @property
+    @cached_property
     def GEOIP_PATH(self) -> str | None:
         path = self._get("GEOIP_PATH")
         return str(path) if path else None
 
-    @property
+    @cached_property
     def GEOIP_MAX_AGE_DAYS(self) -> int:
         return int(self._get("GEOIP_MAX_AGE_DAYS"))
 
-    @property
+    @cached_property
     def HIDDEN_TEMPLATE(self) -> str:
         return self._get("HIDDEN_TEMPLATE")
 
-    @property
+    @cached_property
     def INCIDENT_SAMPLE_CHARS(self) -> int:
         return int(self._get("INCIDENT_SAMPLE_CHARS"))
 
-    @property
+    @cached_property
     def INCIDENT_RETENTION_DAYS(self) -> int:
         return int(self._get("INCIDENT_RETENTION_DAYS"))
 
-    @property
+    @cached_property
     def NOTIFY_ADMINS(self) -> bool:
         return bool(self._get("NOTIFY_ADMINS"))
 
-    @property
+    @cached_property
     def NOTIFY_INTERVAL(self) -> int:
         return int(self._get("NOTIFY_INTERVAL"))
 
-    @property
+    @cached_property
     def REPORT_SITE_NAME(self) -> str:
         return self._get("REPORT_SITE_NAME")
 
-    @property
+    @cached_property
     def REPORT_RECIPIENT(self) -> str:
         return self._get("REPORT_RECIPIENT")
 
-    @property
+    @cached_property
     def REPORT_PERSONAL_FIELDS(self) -> list[str]:
         return list(self._get("REPORT_PERSONAL_FIELDS"))
 
-    @property
+    @cached_property
     def CAPTCHA(self) -> dict[str, Any]:
         merged = {**CAPTCHA_DEFAULTS, **(self._get("CAPTCHA") or {})}
         if not merged["SECRET_KEY"]:

@@ -1,7 +1,7 @@
 """Alternative contacts: how visitors who get no form can reach the business.
 
 Rows are edited in the admin (per country, with a default row of no country)
-and read from the shared cache like policies (``cache.cached_rows``).
+and kept in each process like policies (``generations.cached_rows``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from . import cache
+from . import generations
 from .models import AlternativeContact
 
 
 def invalidate() -> None:
-    cache.invalidate_rows("contacts")
+    generations.changed("contacts")
 
 
 def _load_rows() -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ def _load_rows() -> list[dict[str, Any]]:
 
 
 def _all_rows() -> list[dict[str, Any]]:
-    return cache.cached_rows("contacts", _load_rows)
+    return generations.cached_rows("contacts", _load_rows)
 
 
 # Links in plain text as owners type it: a URL may follow a full-width colon

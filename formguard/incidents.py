@@ -1,34 +1,52 @@
-"""Incident recording that survives a flood.
+"""Incident recording that costs a flood no database writes.
 
 Refusals of one client bucket (an IP, or an IPv6 /64) for one reason on one
-form within ``INCIDENT_WINDOW`` seconds are one ``Incident`` row with a count.
-The first refusal of a window inserts the row; later ones only bump a counter
-in the cache, and at most one request per ``INCIDENT_FLUSH_INTERVAL`` moves
-the pending count into the row. So per client, reason and window there is
-one INSERT plus at most window / interval UPDATEs, however many requests
-arrive, and no count is lost: readers call ``flush_pending()`` first.
+form within ``INCIDENT_WINDOW`` seconds are one ``Incident`` row with a count,
+named by its aggregation key. A refusal only adds one to the key's tally in
+the shared store (one round trip; the first of a key also leaves what the
+row needs: address, country, user agent, sample). Every
+``INCIDENT_FLUSH_INTERVAL`` seconds one process of the site (whichever claims
+the flush first) moves the tallies into the database in batches of
+``FLUSH_BATCH`` keys: per batch one SELECT, at most one bulk INSERT, one UPDATE
+of the incident counts and one of the rules' hit counts, however many
+requests or addresses the flood has. Tallies live in the store, not in a
+process, so a worker that dies loses nothing, and a reader in any process
+(the admin, a report, the command line) calls ``flush_pending()`` first and
+reads exact counts.
 
-When the cache is down the counts go straight to the database (one UPDATE
-per refusal); exactness wins over write volume during an outage.
+When the store is down the counts go straight to the database (one UPDATE
+per refusal): exactness wins over write volume during an outage.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import pickle
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from . import cache
 from .conf import conf
 from .models import BlockRule, Incident
+from .store import Pending, StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.security")
+
+# Keys moved to the database per batch (one statement of each kind).
+FLUSH_BATCH = 500
+# The flush claim outlives any sane batch; a flusher that dies frees it then.
+FLUSH_CLAIM = "incidents:flush"
+FLUSH_CLAIM_TTL = 60.0
+# A tally whose first event left no detail (its process died in between)
+# gets a row made from its key after this long.
+ORPHAN_AGE = 60.0
 
 
 @dataclass
@@ -43,7 +61,7 @@ class Event:
     method: str = ""
     path: str = ""
     user_agent: str = ""
-    # Called only when the event starts a new row: a flood's later requests
+    # Called only when the event starts a new tally: a flood's later requests
     # never pay for a GeoIP lookup, nor for reading their bodies.
     country: Callable[[], str] = str
     detail: dict[str, Any] = field(default_factory=dict)
@@ -56,123 +74,156 @@ def _window_start(moment: datetime) -> int:
     return epoch - epoch % conf.INCIDENT_WINDOW
 
 
-@dataclass(frozen=True)
-class _Keys:
-    row: str  # (row id, rule id) of the window's row
-    pending: str  # refusals counted but not yet in the row
-    throttle: str  # present while a flush is not due
-    mutex: str  # held while one process moves the pending count
+def aggregation_key(event: Event, now: datetime) -> str:
+    # The form key goes last: it is the only part a site chooses.
+    return f"{_window_start(now)}|{int(event.monitor_only)}|{event.reason}|{event.ip_bucket}|{event.form_key}"
 
 
-def _keys(bucket: str, form_key: str, reason: str, monitor_only: bool, window: int) -> _Keys:
-    digest = hashlib.blake2b(
-        f"{bucket}|{form_key}|{reason}|{int(monitor_only)}|{window}".encode(), digest_size=16
-    ).hexdigest()
-    return _Keys(*(cache.make_key("incident", digest, part) for part in ("row", "pending", "throttle", "mutex")))
+def _row_values(event: Event, now: datetime) -> dict[str, Any]:
+    return {
+        "first_seen": now,
+        "last_seen": now,
+        "ip": event.ip,
+        "ip_bucket": event.ip_bucket,
+        "country": event.country(),
+        "form_key": event.form_key,
+        "reason": event.reason,
+        "monitor_only": event.monitor_only,
+        "method": event.method[:10],
+        "path": event.path[:300],
+        "user_agent": event.user_agent[:300],
+        "detail": event.detail,
+        "sample": event.sample(),
+        "rule_id": event.rule_id,
+    }
 
 
-def _keys_for_row(row: Incident) -> _Keys:
-    return _keys(row.ip_bucket, row.form_key, row.reason, row.monitor_only, _window_start(row.first_seen))
+_next_flush = 0.0
 
 
-def _ttl() -> int:
-    # Pending counts must outlive their window long enough to be flushed by
-    # a reader or by the next refusal.
-    return conf.INCIDENT_WINDOW + 7 * 86400
-
-
-def _create(event: Event, now: datetime) -> Incident:
-    row = Incident.objects.create(
-        first_seen=now,
-        last_seen=now,
-        count=1,
-        ip=event.ip,
-        ip_bucket=event.ip_bucket,
-        country=event.country(),
-        form_key=event.form_key,
-        reason=event.reason,
-        monitor_only=event.monitor_only,
-        method=event.method[:10],
-        path=event.path[:300],
-        user_agent=event.user_agent[:300],
-        detail=event.detail,
-        sample=event.sample(),
-    )
-    logger.warning(
-        "formguard: %s %s on form %r from %s (%s %s)%s",
-        "would refuse" if event.monitor_only else "refused",
-        event.reason,
-        event.form_key,
-        event.ip,
-        event.method,
-        event.path,
-        " [monitor only]" if event.monitor_only else "",
-    )
-    return row
-
-
-def _apply(row_id: int, count: int, now: datetime, rule_id: int | None) -> None:
-    Incident.objects.filter(pk=row_id).update(count=F("count") + count, last_seen=now)
-    if rule_id:
-        BlockRule.objects.filter(pk=rule_id).update(hits=F("hits") + count)
+def forget() -> None:
+    """Let this process flush on its next refusal (tests)."""
+    global _next_flush
+    _next_flush = 0.0
 
 
 def record(event: Event, now: datetime | None = None) -> None:
     """Record one refusal, aggregated (see the module docstring)."""
+    global _next_flush
     now = now or timezone.now()
-    keys = _keys(event.ip_bucket, event.form_key, event.reason, event.monitor_only, _window_start(now))
+    key = aggregation_key(event, now)
+    store = get_store()
     try:
-        claimed = cache.call("add", keys.row, 0, _ttl())
-        if claimed:
-            row = _create(event, now)
-            if event.rule_id:
-                BlockRule.objects.filter(pk=event.rule_id).update(hits=F("hits") + 1)
-            cache.call("set", keys.row, (row.pk, event.rule_id), _ttl())
-            # The next flush is due one interval after the insert.
-            cache.call("add", keys.throttle, 1, conf.INCIDENT_FLUSH_INTERVAL)
-            return
-        cache.call("add", keys.pending, 0, _ttl())
-        cache.call("incr", keys.pending)
-        if cache.call("add", keys.throttle, 1, conf.INCIDENT_FLUSH_INTERVAL):
-            _flush_one(keys, now)
-    except cache.CacheUnavailable:
-        _record_without_cache(event, now)
-    except ValueError:
-        # incr on a key that vanished (evicted): count this one directly.
-        _record_without_cache(event, now)
+        if store.tally(key, now.timestamp()) == 1:
+            store.annotate(key, pickle.dumps(_row_values(event, now), pickle.HIGHEST_PROTOCOL))
+        moment = time.monotonic()
+        if moment >= _next_flush:
+            _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
+            if store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
+                try:
+                    _flush_batch(now)
+                finally:
+                    store.release(FLUSH_CLAIM)
+    except StoreUnavailable:
+        _record_without_store(key, event, now)
 
 
-def _flush_one(keys: _Keys, now: datetime) -> int:
-    stored = cache.call("get", keys.row)
-    if not stored:  # the creating request has not stored the row id yet
+def _log_new(row: Incident) -> None:
+    logger.warning(
+        "formguard: %s %s on form %r from %s (%s %s)%s",
+        "would refuse" if row.monitor_only else "refused",
+        row.reason,
+        row.form_key,
+        row.ip,
+        row.method,
+        row.path,
+        " [monitor only]" if row.monitor_only else "",
+    )
+
+
+def _orphan_values(key: str, pending: Pending) -> dict[str, Any]:
+    """What a row can say from its key alone."""
+    window, monitor_only, reason, bucket, form_key = key.split("|", 4)
+    seen = datetime.fromtimestamp(float(window), tz=UTC)
+    return {
+        "first_seen": seen,
+        "last_seen": seen,
+        "ip": bucket.split("/", 1)[0],
+        "ip_bucket": bucket,
+        "form_key": form_key,
+        "reason": reason,
+        "monitor_only": monitor_only == "1",
+    }
+
+
+def _new_row(item: Pending, now: float) -> Incident | None:
+    if item.detail is not None:
+        values = pickle.loads(item.detail)  # noqa: S301 (written by record() above)
+    elif now - item.last_seen > ORPHAN_AGE:
+        values = _orphan_values(item.key, item)
+    else:
+        return None  # its detail is on its way
+    return Incident(key=item.key, count=0, **values)
+
+
+def _flush_batch(now: datetime | None = None) -> int:
+    """Move one batch of tallies into the database; how many refusals were moved."""
+    store = get_store()
+    items = store.pending(FLUSH_BATCH)
+    if not items:
         return 0
-    if not cache.call("add", keys.mutex, 1, 30):
-        return 0  # another process is moving this count right now
-    try:
-        row_id, rule_id = stored
-        pending = cache.call("get", keys.pending) or 0
-        if pending <= 0:
+    moment = time.time()
+    keys = [item.key for item in items]
+    with transaction.atomic():
+        rows = {
+            key: (pk, rule_id)
+            for key, pk, rule_id in Incident.objects.filter(key__in=keys).values_list("key", "pk", "rule_id")
+        }
+        new = [row for item in items if item.key not in rows and (row := _new_row(item, moment)) is not None]
+        if new:
+            Incident.objects.bulk_create(new, ignore_conflicts=True)
+            created = Incident.objects.filter(key__in=[row.key for row in new]).values_list("key", "pk", "rule_id")
+            rows.update({key: (pk, rule_id) for key, pk, rule_id in created})
+            for row in new:
+                _log_new(row)
+        ready = [item for item in items if item.key in rows]
+        if not ready:
             return 0
-        # decr by what was read: refusals counted meanwhile stay pending.
-        cache.call("decr", keys.pending, pending)
-        _apply(row_id, pending, now, rule_id)
-        return pending
-    finally:
-        cache.call("delete", keys.mutex)
+        Incident.objects.filter(pk__in=[rows[item.key][0] for item in ready]).update(
+            count=F("count") + Case(*(When(pk=rows[i.key][0], then=Value(i.count)) for i in ready)),
+            last_seen=Greatest(
+                F("last_seen"),
+                Case(*(When(pk=rows[i.key][0], then=Value(_aware(i.last_seen))) for i in ready)),
+            ),
+        )
+        hits: dict[int, int] = {}
+        for item in ready:
+            rule_id = rows[item.key][1]
+            if rule_id:
+                hits[rule_id] = hits.get(rule_id, 0) + item.count
+        if hits:
+            BlockRule.objects.filter(pk__in=hits).update(
+                hits=F("hits")
+                + Case(*(When(pk=pk, then=Value(n)) for pk, n in hits.items()), output_field=IntegerField())
+            )
+    # After the commit: a crash in between counts a batch twice rather
+    # than losing it.
+    store.settle({item.key: item.count for item in ready})
+    return sum(item.count for item in ready)
 
 
-def _record_without_cache(event: Event, now: datetime) -> None:
-    window_start = datetime.fromtimestamp(_window_start(now), tz=now.tzinfo or timezone.get_current_timezone())
-    updated = Incident.objects.filter(
-        ip_bucket=event.ip_bucket,
-        form_key=event.form_key,
-        reason=event.reason,
-        monitor_only=event.monitor_only,
-        first_seen__gte=window_start,
-        first_seen__lt=window_start + timedelta(seconds=conf.INCIDENT_WINDOW),
-    ).update(count=F("count") + 1, last_seen=now)
+def _aware(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _record_without_store(key: str, event: Event, now: datetime) -> None:
+    updated = Incident.objects.filter(key=key).update(count=F("count") + 1, last_seen=now)
     if not updated:
-        _create(event, now)
+        try:
+            with transaction.atomic():
+                _log_new(Incident.objects.create(key=key, count=1, **_row_values(event, now)))
+        except IntegrityError:  # created by a concurrent request meanwhile
+            Incident.objects.filter(key=key).update(count=F("count") + 1, last_seen=now)
     if event.rule_id:
         BlockRule.objects.filter(pk=event.rule_id).update(hits=F("hits") + 1)
 
@@ -180,34 +231,25 @@ def _record_without_cache(event: Event, now: datetime) -> None:
 def flush_pending(since: datetime | None = None) -> int:
     """Move every pending count into its row; returns how many were moved.
 
-    Call before reading counts (reports, the admin, the CLI).
+    Call before reading counts (reports, the admin, the CLI). Waits (up to
+    a few seconds) for a flush another process is doing.
     """
-    now = timezone.now()
-    since = since or now - timedelta(seconds=_ttl())
+    store = get_store()
     moved = 0
-    rows = Incident.objects.filter(last_seen__gte=since).only(
-        "id", "ip_bucket", "form_key", "reason", "monitor_only", "first_seen"
-    )
-    batch: list[_Keys] = []
     try:
-        for row in rows.iterator(chunk_size=FLUSH_BATCH):
-            batch.append(_keys_for_row(row))
-            if len(batch) == FLUSH_BATCH:
-                moved += _flush_batch(batch, now)
-                batch = []
-        moved += _flush_batch(batch, now)
-    except cache.CacheUnavailable:
+        deadline = time.monotonic() + 5
+        while not store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
+            if time.monotonic() > deadline:
+                return 0
+            time.sleep(0.02)
+        try:
+            while True:
+                batch = _flush_batch()
+                moved += batch
+                if batch == 0:
+                    break
+        finally:
+            store.release(FLUSH_CLAIM)
+    except StoreUnavailable:
         pass
     return moved
-
-
-# Readers look at a week of rows; one round trip per this many tells them
-# which few have counts waiting.
-FLUSH_BATCH = 500
-
-
-def _flush_batch(batch: list[_Keys], now: datetime) -> int:
-    if not batch:
-        return 0
-    pending = cache.call("get_many", [keys.pending for keys in batch])
-    return sum(_flush_one(keys, now) for keys in batch if pending.get(keys.pending))

@@ -14,6 +14,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
+from .conf import conf
 from .decorators import form_key_of, shows_form_errors
 from .pipeline import evaluate
 from .refusal import respond
@@ -30,7 +31,7 @@ class FormGuardMiddleware(MiddlewareMixin):
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
         form_key = form_key_of(view_func)
-        if form_key is None:
+        if form_key is None or not conf.ENABLED:
             return None
         attempt, verdict = evaluate(request, form_key, view=view_func)
         # formguard's form field reads these: whether to show the captcha,

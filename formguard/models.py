@@ -293,6 +293,12 @@ class Incident(models.Model):
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
     sample = models.JSONField(_("submitted sample"), default=dict, blank=True)
+    # Window, mode, reason, client and form: the refusals this row counts.
+    # Unique, so that the processes that flush counts meet on one row; NULL
+    # (not "") for rows recorded before keys existed, which must not collide.
+    key = models.CharField(max_length=250, unique=True, null=True, editable=False)  # noqa: DJ001
+    # The block rule that refused (its hit count moves with this count).
+    rule_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("incident")

@@ -1,7 +1,7 @@
 """Mail to the site's ADMINS when a burst ban or a closure happens, rate limited.
 
 At most one mail per ``NOTIFY_INTERVAL`` seconds: the first event of an
-interval mails at once, later ones are queued in the cache and go out with
+interval mails at once, later ones are queued in the store and go out with
 the next mail, so a flood of bans is one mail, not one per ban.
 """
 
@@ -12,29 +12,28 @@ import logging
 
 from django.core.mail import mail_admins
 
-from . import cache
 from .conf import conf
+from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.notify")
 
 
-def _keys() -> tuple[str, str]:
-    return cache.make_key("notify", "throttle"), cache.make_key("notify", "pending")
+THROTTLE, QUEUE = "notify:throttle", "notify:queue"
 
 
 def admins(event: str) -> bool:
     """Queue ``event`` for the admins; mail now if the interval allows. True if mailed."""
     if not conf.NOTIFY_ADMINS:
         return False
-    throttle, pending = _keys()
+    store = get_store()
     try:
-        queued = cache.call("get", pending) or []
-        if not cache.call("add", throttle, 1, conf.NOTIFY_INTERVAL):
-            cache.call("set", pending, [*queued, event][-200:], conf.NOTIFY_INTERVAL * 4)
+        queued = store.get(QUEUE) or []
+        if not store.claim(THROTTLE, conf.NOTIFY_INTERVAL):
+            store.put(QUEUE, [*queued, event][-200:], conf.NOTIFY_INTERVAL * 4)
             return False
-        cache.call("delete", pending)
-    except cache.CacheUnavailable:
-        # Without the cache there is no throttle: say nothing rather than
+        store.put(QUEUE, [], conf.NOTIFY_INTERVAL * 4)
+    except StoreUnavailable:
+        # Without the store there is no throttle: say nothing rather than
         # mail once per event of a flood.
         return False
     events = [*queued, event]

@@ -34,11 +34,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import cache, captcha, geo, ratelimits, rules
+from . import captcha, geo, ratelimits, rules
 from .conf import conf
 from .ip import IPAddress, bucket, bucket_key, client_ip
 from .models import BlockRule, CountryMode, Reason
 from .policies import Closure, Policy, get_policy
+from .store import StoreUnavailable
 
 logger = logging.getLogger("formguard.pipeline")
 
@@ -75,6 +76,23 @@ class Attempt:
     @cached_property
     def country(self) -> str:
         return geo.country_of(self.ip)
+
+    @cached_property
+    def usage(self) -> tuple[ratelimits.Usage, ratelimits.Usage] | None:
+        """This submission counted in its rate-limit and burst windows, in one
+        round trip; None when the store cannot count."""
+        policy = self.policy
+        try:
+            rate, burst = ratelimits.hit(
+                (
+                    ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
+                    ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
+                ),
+                self.now.timestamp(),
+            )
+        except StoreUnavailable:
+            return None
+        return rate, burst
 
     @property
     def wants_captcha(self) -> bool:
@@ -166,12 +184,10 @@ def _cache_down_verdict(check: str) -> Verdict | None:
     return None
 
 
-def _burst_verdict(attempt: Attempt) -> Verdict | None:
-    policy = attempt.policy
-    rate = f"{policy.burst_count}/{policy.burst_window}s"
-    usage = ratelimits.hit(f"formguard:burst:{attempt.form_key}", attempt.bucket, rate)
-    if not usage.exceeded:
+def _burst_verdict(attempt: Attempt, burst: ratelimits.Usage) -> Verdict | None:
+    if not burst.exceeded:
         return None
+    policy = attempt.policy
     return Verdict.refuse(
         "burst",
         Reason.BURST,
@@ -183,37 +199,37 @@ def _burst_verdict(attempt: Attempt) -> Verdict | None:
             "growth": policy.ban_growth,
             "cap": policy.ban_max,
         },
-        detail={"posts": usage.count, "window": policy.burst_window},
+        detail={"posts": burst.count, "window": policy.burst_window},
     )
 
 
 def check_rate_limit(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission:
         return None
-    try:
-        usage = ratelimits.hit(f"formguard:rate:{attempt.form_key}", attempt.bucket, attempt.policy.rate_limit)
-        if not usage.exceeded:
-            return None
-        # A refused POST still counts towards a burst: an IP that keeps
-        # hitting the rate limit is the one to ban.
-        return _burst_verdict(attempt) or Verdict.refuse(
-            "rate_limit",
-            Reason.RATE_LIMITED,
-            429,
-            retry_after=usage.seconds_left,
-            detail={"rate": attempt.policy.rate_limit},
-        )
-    except cache.CacheUnavailable:
+    usage = attempt.usage
+    if usage is None:
         return _cache_down_verdict("rate_limit")
+    rate, burst = usage
+    if not rate.exceeded:
+        return None
+    # A refused POST still counts towards a burst: an IP that keeps
+    # hitting the rate limit is the one to ban.
+    return _burst_verdict(attempt, burst) or Verdict.refuse(
+        "rate_limit",
+        Reason.RATE_LIMITED,
+        429,
+        retry_after=rate.seconds_left,
+        detail={"rate": attempt.policy.rate_limit},
+    )
 
 
 def check_burst(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission:
         return None
-    try:
-        return _burst_verdict(attempt)
-    except cache.CacheUnavailable:
+    usage = attempt.usage
+    if usage is None:
         return _cache_down_verdict("burst")
+    return _burst_verdict(attempt, usage[1])
 
 
 def check_traps(attempt: Attempt) -> Verdict | None:

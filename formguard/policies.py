@@ -1,9 +1,10 @@
 """The one accessor for form policies: ``get_policy(form_key)``.
 
-Rows live in the database; requests read them from the shared cache
-(``cache.cached_rows``). A save or delete bumps a generation key, so a switch
-flipped in the admin of one worker is seen by the next request of every
-worker, without a database read per request.
+Rows live in the database; each process keeps them, and the effective
+policies built from them, in memory (``generations.cached_rows``). A save or
+delete bumps a generation, so a switch flipped in the admin of one worker, or
+from the command line, is seen by every worker within a second, without a
+database read per request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import get_language
 
-from . import cache
+from . import generations
 from .conf import conf
 from .models import SITE_WIDE, FormPolicy
 
@@ -83,6 +84,10 @@ class Policy:
     private_country: str = "allow"
     closures: tuple[Closure, ...] = ()
 
+    @property
+    def burst_rate(self) -> str:
+        return f"{self.burst_count}/{self.burst_window}s"
+
     def admits_country(self, country: str) -> bool:
         """Whether a visitor from ``country`` (ISO code, ZZ or XX) gets the form."""
         from .geo import PRIVATE, UNKNOWN
@@ -103,16 +108,24 @@ class Policy:
 
 
 def invalidate() -> None:
-    """Make every process reload policies on its next request."""
-    cache.invalidate_rows("policies")
+    """Make every process reload policies (within a second; this one at once)."""
+    generations.changed("policies")
 
 
-def _load_rows() -> dict[str, dict[str, Any]]:
-    return {row["form_key"]: row for row in FormPolicy.objects.values(*_FIELDS)}
+class _Table(dict[str, dict[str, Any]]):
+    """Policy rows by form key, and the policies built from them (built once per load)."""
+
+    def __init__(self, rows: dict[str, dict[str, Any]]):
+        super().__init__(rows)
+        self.built: dict[str, Policy] = {}
 
 
-def _cached_rows() -> dict[str, dict[str, Any]]:
-    return cache.cached_rows("policies", _load_rows)
+def _load_rows() -> _Table:
+    return _Table({row["form_key"]: row for row in FormPolicy.objects.values(*_FIELDS)})
+
+
+def _cached_rows() -> _Table:
+    return generations.cached_rows("policies", _load_rows)
 
 
 def _site_defaults(form_key: str) -> dict[str, Any]:
@@ -147,10 +160,20 @@ def _closure(row: dict[str, Any], scope: str) -> Closure | None:
 def get_policy(form_key: str) -> Policy:
     """The effective policy of ``form_key``; creates its row on first use."""
     rows = _cached_rows()
+    policy = rows.built.get(form_key)
+    if policy is not None:
+        return policy
     if SITE_WIDE not in rows or form_key not in rows:
         for key in {SITE_WIDE, form_key} - rows.keys():
             ensure_row(key)
-        rows = _load_rows()
+        # Created here or, moments ago, by another process: reload either way.
+        invalidate()
+        rows = _cached_rows()
+    policy = rows.built[form_key] = _build(form_key, rows)
+    return policy
+
+
+def _build(form_key: str, rows: _Table) -> Policy:
     site, own = rows[SITE_WIDE], rows[form_key]
     defaults = conf.DEFAULT_POLICY
     values = {}

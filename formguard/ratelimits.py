@@ -1,27 +1,33 @@
-"""Per-client counters, through django-ratelimit's core.
+"""Per-client counters in fixed windows: every window of a request in one round trip.
 
-django-ratelimit keeps one cache key per (group, rate, client, window), created
-with ``cache.add`` and bumped with ``cache.incr``. formguard uses it for the
-per-form rate limit and for burst detection, keyed by the client's bucket
-(an IPv4 address or an IPv6 /64) rather than by django-ratelimit's own IP
-reading, which would mask IPv4-mapped addresses by /64.
+The windows are django-ratelimit's: fixed windows of the rate's period, each
+client's shifted by ``crc32(client) % period`` so that not every client's
+window ends at the same second (``window_end`` is its ``_get_window``; a test
+pins the two together through django-ratelimit's public ``get_usage``).
+formguard does not count through django-ratelimit itself: ``get_usage`` makes
+two cache round trips per window (``add``, then ``incr``), four per POST for the
+rate limit and the burst, where the flood-cost budget allows one for all of
+them; ``store.hit`` counts every window of a request in one statement or script.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
+import time
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.http import HttpRequest
-from django_ratelimit import core as ratelimit_core
-
-from . import cache
+from .store import WindowCounter, get_store
 
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Counts outlive their window by this much, as django-ratelimit's do.
+EXPIRATION_FUDGE = 5
 
 
+@lru_cache(maxsize=256)
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"5/10m"`` → ``(5, 600)``; strict, unlike django-ratelimit's own parser."""
     match = RATE_RE.match(rate or "")
@@ -32,6 +38,14 @@ def parse_rate(rate: str) -> tuple[int, int]:
     if int(count) < 1 or seconds < 1:
         raise ValueError(f"not a rate: {rate!r} (count and period must be at least 1)")
     return int(count), seconds
+
+
+def window_end(client: str, period: int, now: int) -> int:
+    """The end (epoch seconds) of ``client``'s window of ``period`` that holds ``now``."""
+    if period == 1:
+        return now
+    end = now - (now % period) + (zlib.crc32(client.encode()) % period)
+    return end + period if end < now else end
 
 
 @dataclass(frozen=True)
@@ -45,44 +59,26 @@ class Usage:
         return self.count > self.limit
 
 
-def hit(group: str, client: str, rate: str) -> Usage:
-    """Count one request of ``client`` in ``group`` and return the usage.
+@dataclass(frozen=True)
+class Limit:
+    """One thing to count: ``client`` in ``group`` at ``rate`` (``"5/10m"``)."""
 
-    Raises ``cache.CacheUnavailable`` when the cache cannot count.
+    group: str
+    client: str
+    rate: str
+
+
+def hit(limits: Sequence[Limit], now: float | None = None) -> list[Usage]:
+    """Count one request against each limit, in one round trip; the usages, in order.
+
+    Raises ``store.StoreUnavailable`` when the store cannot count.
     """
-    count, period = parse_rate(rate)
-    normalized = f"{count}/{period}s"
-    request = HttpRequest()
-    try:
-        usage = ratelimit_core.get_usage(
-            request,
-            group=group,
-            key=lambda _group, _request: client,
-            rate=normalized,
-            method=ratelimit_core.ALL,
-            increment=True,
-        )
-    except Exception as exc:  # the cache client's own error (redis, memcached…)
-        cache.report_failure(exc)
-        raise cache.CacheUnavailable(str(exc)) from exc
-    if usage is None or (usage["limit"] == 0 and usage["time_left"] == -1):
-        # get_usage's own signal that the cache neither added nor counted.
-        exc = RuntimeError("django-ratelimit could not count")
-        cache.report_failure(exc)
-        raise cache.CacheUnavailable(str(exc))
-    cache.report_success()
-    if usage["count"] == 1:
-        _ensure_expiry(group, client, normalized, period)
-    return Usage(count=usage["count"], limit=usage["limit"], seconds_left=max(1, usage["time_left"]))
-
-
-def _ensure_expiry(group: str, client: str, rate: str, period: int) -> None:
-    # Django's RedisCache.incr is EXISTS then INCR: a key that expires between
-    # the two is recreated by INCR with no TTL and would never go away. A
-    # count of 1 after an increment is either a fresh add() (has a TTL) or
-    # exactly that case, so give it its TTL again; it costs one call per
-    # client and window. The key is rebuilt the way get_usage builds it.
-    window = ratelimit_core._get_window(client, period)
-    key = ratelimit_core._make_cache_key(group, window, rate, client, ratelimit_core.ALL)
-    with contextlib.suppress(cache.CacheUnavailable):
-        cache.call("touch", key, period + ratelimit_core.EXPIRATION_FUDGE)
+    moment = int(now if now is not None else time.time())
+    counters, shapes = [], []
+    for limit in limits:
+        allowed, period = parse_rate(limit.rate)
+        end = window_end(limit.client, period, moment)
+        counters.append(WindowCounter(f"{limit.group}:{limit.client}", end, end - moment + EXPIRATION_FUDGE))
+        shapes.append((allowed, max(1, end - moment)))
+    counts = get_store().hit(counters)
+    return [Usage(n, allowed, left) for n, (allowed, left) in zip(counts, shapes, strict=True)]

@@ -1,15 +1,34 @@
-"""Cache invalidation when policies or rules change, in any process."""
+"""What follows a change: of policies, rules and contacts (in any process), and of settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from . import contacts, notify, policies, rules, signals
 from .models import ActionLog, AlternativeContact, BlockRule, FormPolicy
+
+# Settings whose change can change what formguard keeps (override_settings).
+_STATE_SETTINGS = frozenset({"FORMGUARD", "CACHES", "DATABASES"})
+_PAGE_SETTINGS = frozenset({"TEMPLATES", "LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "USE_I18N"})
+
+
+@receiver(setting_changed, dispatch_uid="formguard.setting_changed")
+def setting_changed_receiver(sender: Any, setting: str, **kwargs: Any) -> None:
+    from . import generations, refusal, store
+    from .conf import conf
+
+    if setting in _STATE_SETTINGS:
+        conf.reset()
+        store.forget()
+        generations.forget()
+        rules.forget()
+    if setting in _STATE_SETTINGS or setting in _PAGE_SETTINGS:
+        refusal.forget_pages()
 
 
 def _until(moment: Any) -> str:

@@ -11,13 +11,16 @@ import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
-from . import cache, contacts, incidents, rules, signals
+from . import contacts, incidents, rules, signals
 from .conf import conf
 from .models import Reason
 from .pipeline import Attempt, Verdict
+from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.security")
 
@@ -77,9 +80,9 @@ def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
     network = ban["network"]
     # Several workers can see the same burst at once; one of them bans.
     try:
-        if not cache.call("add", cache.make_key("banning", str(network)), 1, 30):
+        if not get_store().claim(f"banning:{network}", 30):
             return
-    except cache.CacheUnavailable:
+    except StoreUnavailable:
         pass
     if rules.find_block(attempt.ip, attempt.now) is not None:
         return
@@ -107,7 +110,35 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
     )
 
 
+# Where the typed text goes in a page: rendered apart, since only it
+# differs between the requests of a flood.
+SUBMITTED_MARKER = "<!--formguard:submitted-->"
+SUBMITTED_TEMPLATE = "formguard/includes/submitted.html"
+
+# A flood is refused thousands of times with the same page, so each page is
+# rendered once per template, language and what it says, then reused.
+_pages: dict[tuple[Any, ...], str] = {}
+MAX_PAGES = 512
+
+
+def forget_pages() -> None:
+    """Drop the rendered pages (templates or translations changed: tests)."""
+    _pages.clear()
+
+
+def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    page = _pages.get(key)
+    if page is None:
+        if len(_pages) >= MAX_PAGES:
+            _pages.clear()
+        page = _pages[key] = render_to_string(template, context)
+    return page
+
+
 def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
+    """The refusal page. Its templates get no ``request`` and no context processors:
+    the page is rendered once and reused, only the typed text (``submitted_html``,
+    from ``formguard/includes/submitted.html``) is put in per request."""
     request = attempt.request
     status = verdict.status
     if verdict.form_error:
@@ -122,23 +153,45 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         template = conf.BLOCKED_TEMPLATE
     else:
         template = conf.REFUSED_TEMPLATE
+    country = verdict.detail.get("country", "")
+    visitor_contacts = contacts.for_visitor(request, country) if verdict.reason == Reason.COUNTRY else []
+    closure = verdict.closure
+    closed_message = closure.message() if closure else ""
+    retry_minutes = -(-(verdict.retry_after or 0) // 60)
+    key = (
+        template,
+        get_language(),
+        status,
+        verdict.reason,
+        attempt.form_key,
+        bool(verdict.retry_after),
+        retry_minutes,
+        closed_message,
+        closure.until if closure else None,
+        str(verdict.form_error),
+        country,
+        tuple((c["html"], c["image_url"]) for c in visitor_contacts),
+    )
     context: dict[str, Any] = {
         "verdict": verdict,
+        "status": status,
         "reason": verdict.reason,
         "form_key": attempt.form_key,
         "retry_after": verdict.retry_after,
-        "retry_minutes": -(-(verdict.retry_after or 0) // 60),
-        "closure": verdict.closure,
-        "closed_message": verdict.closure.message() if verdict.closure else "",
-        # A person whose message hit a closed or rate-limited form can copy
-        # it from the page instead of losing it. Banned clients get nothing.
-        "submitted": submitted_fields(request) if status in (400, 429, 503) else [],
+        "retry_minutes": retry_minutes,
+        "closure": closure,
+        "closed_message": closed_message,
+        "submitted_html": mark_safe(SUBMITTED_MARKER),  # noqa: S308 (a constant)
         "form_error": verdict.form_error,
-        "country": verdict.detail.get("country", ""),
+        "country": country,
+        "contacts": visitor_contacts,
     }
-    if verdict.reason == Reason.COUNTRY:
-        context["contacts"] = contacts.for_visitor(request, verdict.detail.get("country", ""))
-    response = render(request, template, context, status=status)
+    page = _page(template, key, context)
+    # A person whose message hit a closed or rate-limited form can copy
+    # it from the page instead of losing it. Banned clients get nothing.
+    submitted = submitted_fields(request) if status in (400, 429, 503) else []
+    typed = render_to_string(SUBMITTED_TEMPLATE, {"submitted": submitted}) if submitted else ""
+    response = HttpResponse(page.replace(SUBMITTED_MARKER, typed), status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
     add_never_cache_headers(response)

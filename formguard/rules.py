@@ -3,32 +3,26 @@
 The database holds the rules. Each process keeps an index built from all
 rules that are not yet expired: per IP version and prefix length, a dict from
 the masked network number to the rules. A lookup is one dict probe per
-distinct prefix length in use (a handful), whatever the number of rules. A
-generation key in the shared cache tells every process when to rebuild.
+distinct prefix length in use (a handful), whatever the number of rules.
+Generations in the shared store tell every process when to update it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from . import cache
+from . import generations
 from .ip import IPAddress, IPNetwork, network_text, normalize, parse_network
 from .models import ActionLog, BlockRule
 
 logger = logging.getLogger("formguard.rules")
-
-# While the cache is down the generation cannot be read; sync with the
-# database at most this often instead.
-SYNC_WITHOUT_CACHE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -136,17 +130,18 @@ class RuleIndex:
         return None
 
 
-# Every process keeps one index. Two generation keys in the shared cache say
-# when it is stale: "generation" changes with every saved rule (the index
-# then fetches only the rules saved since its last sync: during a flood of
-# automatic bans each worker reads the few new rows, not 10,000), "full"
-# changes when rules are deleted (the index is rebuilt from scratch).
+# Every process keeps one index. Two generations (``generations.py``) say
+# when it is stale: "rules" changes with every saved rule (the index then
+# fetches only the rules saved since its last sync: during a flood of
+# automatic bans each worker reads the few new rows, not 10,000),
+# "rules_full" changes when rules are deleted (the index is rebuilt).
 _lock = threading.Lock()
 _index: RuleIndex | None = None
-_index_generation: tuple[str, str] | None = None
+_index_generation: tuple[int, int] | None = None
 _index_built: float = 0.0
 _synced_at: datetime | None = None
-# This process saved a rule: sync even if the cache cannot say so.
+_synced_monotonic: float = 0.0
+# This process saved a rule: sync even if the store cannot say so.
 _dirty = False
 
 
@@ -157,22 +152,13 @@ FULL_REBUILD_INTERVAL = 600.0
 RULE_FIELDS = ("id", "network", "kind", "source", "reason", "expires_at")
 
 
-def _generation_keys() -> tuple[str, str]:
-    return cache.make_key("rules", "generation"), cache.make_key("rules", "full")
-
-
 def invalidate(*, full: bool = False) -> None:
-    """Make every process update its index (``full``: rebuild it) on its next lookup."""
+    """Make every process update its index (``full``: rebuild it) within a second; this one at once."""
     global _index_generation, _dirty
     if full:
         _index_generation = None
     _dirty = True
-    changed, rebuild = _generation_keys()
-    with contextlib.suppress(cache.CacheUnavailable):
-        values = {changed: uuid.uuid4().hex}
-        if full:
-            values[rebuild] = uuid.uuid4().hex
-        cache.call("set_many", values, None)
+    generations.changed(*(("rules", "rules_full") if full else ("rules",)))
 
 
 def _build() -> RuleIndex:
@@ -182,32 +168,23 @@ def _build() -> RuleIndex:
     )
 
 
-def _read_generation() -> tuple[str, str] | None:
-    changed, rebuild = _generation_keys()
-    try:
-        found = cache.call("get_many", [changed, rebuild])
-        missing = {key: uuid.uuid4().hex for key in (changed, rebuild) if key not in found}
-        if missing:
-            for key, value in missing.items():
-                cache.call("add", key, value, None)
-            found = cache.call("get_many", [changed, rebuild])
-    except cache.CacheUnavailable:
+def _read_generation() -> tuple[int, int] | None:
+    current = generations.current()
+    if current is None:
         return None
-    if changed not in found or rebuild not in found:
-        return None
-    return found[changed], found[rebuild]
+    return current["rules"], current["rules_full"]
 
 
 def get_index() -> RuleIndex:
     """This process's index, brought up to date when a rule changed anywhere."""
-    global _index, _index_generation, _index_built, _synced_at, _dirty
+    global _index, _index_generation, _index_built, _synced_at, _synced_monotonic, _dirty
     generation = _read_generation()
     index = _index
-    age = time.monotonic() - _index_built
-    if index is not None and not _dirty and age < FULL_REBUILD_INTERVAL:
+    now = time.monotonic()
+    if index is not None and not _dirty and now - _index_built < FULL_REBUILD_INTERVAL:
         if generation is not None and generation == _index_generation:
             return index
-        if generation is None and _synced_at is not None and timezone.now() - _synced_at < SYNC_WITHOUT_CACHE:
+        if generation is None and now - _synced_monotonic < generations.SYNC_INTERVAL:
             return index
     with _lock:
         index = _index
@@ -232,9 +209,20 @@ def get_index() -> RuleIndex:
         if generation is not None:
             _index_generation = generation
         elif _index_generation is None:
-            _index_generation = ("", "")  # no cache: compare again once it answers
+            _index_generation = (-1, -1)  # no store: compare again once it answers
         _synced_at = started
+        _synced_monotonic = time.monotonic()
         return index
+
+
+def forget() -> None:
+    """Drop this process's index (tests, ``formguard.testing.reset()``)."""
+    global _index, _index_generation, _synced_at, _dirty
+    with _lock:
+        _index = None
+        _index_generation = None
+        _synced_at = None
+        _dirty = False
 
 
 def find_block(address: IPAddress, now: datetime | None = None) -> Match | None:

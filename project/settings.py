@@ -1,8 +1,9 @@
 """Settings of the formguard demo site: runs with nothing but Python.
 
-SQLite, an in-process cache, the console email backend. Environment variables
-switch the scale-out parts on: FORMGUARD_REDIS_URL (a shared cache) and
-FORMGUARD_PG_* (PostgreSQL) -- see README "Scaling out".
+SQLite, formguard's embedded state store, the console email backend.
+Environment variables switch the scale-out parts on: FORMGUARD_REDIS_URL
+(formguard's state in Redis) and FORMGUARD_PG_* (PostgreSQL) -- see README
+"Where formguard keeps its state".
 """
 
 import os
@@ -81,18 +82,18 @@ else:
         }
     }
 
+# The site's own cache (pages, sessions if it wants): formguard does not use
+# it. formguard keeps its counters and switches in its embedded store, which
+# every process of this machine shares (runserver and manage.py beside it,
+# gunicorn's workers), or in Redis when FORMGUARD["CACHE"] names one.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("FORMGUARD_REDIS_URL"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["FORMGUARD_REDIS_URL"],
-            # A dead or black-holed Redis must not hang a worker.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+    CACHES["formguard"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["FORMGUARD_REDIS_URL"],
+        # A dead or black-holed Redis must not hang a worker.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
-else:
-    # One process (runserver): an in-process cache is enough.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", "日本語"), ("en", "English")]
@@ -123,7 +124,10 @@ CONTACT_STAFF_EMAILS = ["staff@example.jp"]
 
 FORMGUARD = {
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
+    "CACHE": "formguard" if "formguard" in CACHES else None,
 }
+if os.environ.get("FORMGUARD_STATE_PATH"):
+    FORMGUARD["STATE_PATH"] = os.environ["FORMGUARD_STATE_PATH"]
 
 # The GeoLite2 database that the maxminddb-geolite2 package ships (2018), so
 # the country filter works with no download or licence key. A real site

@@ -1,22 +1,16 @@
 import pytest
 from django.core.cache import caches
 
-from formguard import cache as fg_cache
-from formguard import rules
+from formguard import testing
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state():
-    """Every test starts with an empty cache and no in-process rule index."""
+    """Every test starts with formguard's state reset (the documented helper) and an empty site cache."""
     caches["default"].clear()
-    rules._index = None
-    rules._index_generation = None
-    rules._synced_at = None
-    rules._dirty = False
-    fg_cache._down = False
+    testing.reset()
     yield
-    caches["default"].clear()
-    rules._index = None
+    testing.reset()
 
 
 CONTACT = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商品について質問があります。"}

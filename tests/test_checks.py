@@ -44,8 +44,21 @@ def test_bad_cache_failure_value():
         assert "formguard.E003" in ids()
 
 
-def test_dummy_cache_counts_nothing():
-    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.dummy.DummyCache",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+        "django.core.cache.backends.db.DatabaseCache",
+    ],
+)
+def test_a_cache_that_cannot_hold_counters_is_an_error(backend, tmp_path):
+    fg = {"BACKEND": backend, "LOCATION": str(tmp_path / "cache")}
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "fg": fg}
+    with override_settings(CACHES=caches, FORMGUARD={"CACHE": "fg"}):
+        assert "formguard.E004" in ids()
+    with override_settings(CACHES=caches, FORMGUARD={"CACHE": "missing"}):
         assert "formguard.E004" in ids()
 
 
@@ -68,42 +81,50 @@ def test_prefix_range():
         assert "formguard.E007" in ids()
 
 
-@pytest.mark.parametrize(
-    ("backend", "warned"),
-    [
-        ("django.core.cache.backends.locmem.LocMemCache", True),
-        ("django.core.cache.backends.filebased.FileBasedCache", True),
-        ("django.core.cache.backends.db.DatabaseCache", True),
-        ("django.core.cache.backends.redis.RedisCache", False),
-    ],
-)
-def test_non_shared_cache_is_a_deploy_warning(backend, warned):
-    config = {"BACKEND": backend, "LOCATION": "x", "OPTIONS": {}}
-    if backend.endswith("RedisCache"):
-        config["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    with override_settings(CACHES={"default": config}):
-        assert ("formguard.W001" in ids(include_deployment_checks=True)) is warned
-        assert "formguard.W001" not in ids()
+REDIS_BACKENDS = {
+    "django": ("django.core.cache.backends.redis.RedisCache", "socket_connect_timeout", "socket_timeout"),
+    "django-redis": ("django_redis.cache.RedisCache", "SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT"),
+}
 
 
-def test_redis_without_timeouts():
-    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379"}
-    with override_settings(CACHES={"default": redis}):
-        assert "formguard.W003" in ids()
-    redis["OPTIONS"] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-    with override_settings(CACHES={"default": redis}):
-        assert "formguard.W003" not in ids()
+@pytest.mark.parametrize("flavour", REDIS_BACKENDS)
+def test_redis_without_timeouts(flavour):
+    backend, connect, read = REDIS_BACKENDS[flavour]
+    redis = {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:9/0"}
+    # The other backend's spelling of the options does not count.
+    other = next(names for key, names in REDIS_BACKENDS.items() if key != flavour)
+    for options, warned in [
+        ({}, True),
+        ({other[1]: 0.5, other[2]: 0.5}, True),
+        ({connect: 0.5}, True),
+        ({connect: 0.5, read: 0.5}, False),
+    ]:
+        caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "fg": {**redis}}
+        caches["fg"]["OPTIONS"] = options
+        with override_settings(CACHES=caches, FORMGUARD={"CACHE": "fg"}):
+            found = run_checks(tags=["caches"])
+            assert ("formguard.W003" in {m.id for m in found}) is warned, options
+            hints = [m.hint for m in found if m.id == "formguard.W003"]
+            assert all(f"'{connect}'" in hint and f"'{read}'" in hint for hint in hints)
 
 
-def test_ratelimit_disabled_globally():
-    with override_settings(RATELIMIT_ENABLE=False):
-        assert "formguard.W002" in ids()
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_embedded_store_with_a_server_database_is_a_deploy_warning():
+    from django.conf import settings
 
-
-def test_counters_follow_ratelimit_use_cache():
-    caches = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"},
-        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    }
-    with override_settings(CACHES=caches, RATELIMIT_USE_CACHE="local"):
+    postgres = {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}
+    with override_settings(DATABASES={**settings.DATABASES, "default": postgres}):
         assert "formguard.W001" in ids(include_deployment_checks=True)
+    assert "formguard.W001" not in ids(include_deployment_checks=True)
+    redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "fg": redis}
+    with override_settings(
+        DATABASES={**settings.DATABASES, "default": postgres}, CACHES=caches, FORMGUARD={"CACHE": "fg"}
+    ):
+        assert "formguard.W001" not in {m.id for m in run_checks(include_deployment_checks=True, tags=["caches"])}
+
+
+def test_a_store_that_cannot_be_opened_is_a_warning():
+    with override_settings(FORMGUARD={"STATE_PATH": "/proc/formguard-dead/state.sqlite3"}):
+        assert "formguard.W002" in ids()
+    assert "formguard.W002" not in ids()

@@ -262,26 +262,26 @@ def test_inspect_command(client, capsys):
 
 
 BROKEN_REDIS = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:9/0",
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": "redis://127.0.0.1:9/0",
+    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
 }
 
 
-@pytest.fixture
-def dead_cache():
-    """A real Redis client pointed at a port nobody listens on.
-
-    Django's own setting_changed receiver swaps the cache handlers.
-    """
-    with override_settings(CACHES=BROKEN_REDIS):
+@pytest.fixture(params=["redis", "embedded"])
+def dead_cache(request, settings):
+    """formguard's store, dead: a real Redis client pointed at a port nobody
+    listens on, or an embedded store whose file cannot be created."""
+    if request.param == "redis":
+        overrides = {"CACHES": {**settings.CACHES, "fg": BROKEN_REDIS}, "FORMGUARD": {"CACHE": "fg"}}
+    else:
+        overrides = {"FORMGUARD": {"STATE_PATH": "/proc/formguard-dead/state.sqlite3"}}
+    with override_settings(**overrides):
         yield
 
 
 def test_dead_cache_fail_open_lets_visitors_through_and_logs_once(dead_cache, client, contact_data, mailoutbox, caplog):
-    with caplog.at_level(logging.ERROR, logger="formguard.cache"):
+    with caplog.at_level(logging.ERROR, logger="formguard.store"):
         statuses = [post(client, contact_data).status_code for _ in range(8)]
     assert statuses == [302] * 8
     assert len(mailoutbox) == 8
@@ -289,8 +289,14 @@ def test_dead_cache_fail_open_lets_visitors_through_and_logs_once(dead_cache, cl
     assert len(outage_lines) == 1
 
 
-@override_settings(FORMGUARD={"CACHE_FAILURE": "closed"})
 def test_dead_cache_fail_closed_refuses_posts_but_serves_the_form(dead_cache, client, contact_data, mailoutbox):
+    from django.conf import settings
+
+    with override_settings(FORMGUARD={**settings.FORMGUARD, "CACHE_FAILURE": "closed"}):
+        _fail_closed(client, contact_data, mailoutbox)
+
+
+def _fail_closed(client, contact_data, mailoutbox):
     assert client.get("/contact/").status_code == 200
     response = post(client, contact_data)
     assert response.status_code == 503

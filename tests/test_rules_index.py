@@ -2,7 +2,6 @@
 
 import ipaddress
 import random
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from formguard import cache, rules
+from formguard import generations, rules
 from formguard.models import BlockRule
+from formguard.store import get_store
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +49,9 @@ def test_index_agrees_with_a_linear_scan():
 
 
 def other_process_changed_rules(*, full=False):
-    """What another worker's save or delete leaves in the shared cache."""
-    changed, rebuild = rules._generation_keys()
-    cache.call("set", changed, uuid.uuid4().hex, None)
-    if full:
-        cache.call("set", rebuild, uuid.uuid4().hex, None)
+    """What another worker's save or delete leaves in the store, seen one sync interval later."""
+    get_store().bump(["generation:rules", "generation:rules_full"] if full else ["generation:rules"])
+    generations.expire()
 
 
 def rule_queries(ctx):
@@ -64,7 +62,7 @@ def test_a_rule_added_elsewhere_is_fetched_alone():
     BlockRule.objects.bulk_create([BlockRule(network=f"10.{i // 250}.{i % 250}.0/24") for i in range(300)])
     rules.invalidate(full=True)
     assert rules.get_index().size == 300
-    # Another process bans an IP: its row, then the generation in the cache.
+    # Another process bans an IP: its row, then the generation in the store.
     BlockRule.objects.bulk_create([BlockRule(network="198.51.100.7", source="auto")])
     other_process_changed_rules()
     with CaptureQueriesContext(connection) as ctx:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .. import cache
 from ..conf import conf
+from ..store import StoreUnavailable, get_store
 from .base import CaptchaProvider, CaptchaResult, fail, precheck_token
 from .hcaptcha import HCaptcha
 from .recaptcha import RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3
@@ -71,7 +71,7 @@ def _hostnames(attempt: Attempt) -> set[str]:
 
 
 def _token_key(token: str) -> str:
-    return cache.make_key("captcha", "used", hashlib.sha256(token.encode("ascii", "replace")).hexdigest())
+    return "captcha:used:" + hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult:
@@ -83,8 +83,8 @@ def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult
     # A token seen before is refused here, without asking the provider
     # (which would refuse it too, after a round trip).
     try:
-        first_use = cache.call("add", _token_key(token), 1, provider.max_token_age + 60)
-    except cache.CacheUnavailable:
+        first_use = get_store().claim(_token_key(token), provider.max_token_age + 60)
+    except StoreUnavailable:
         first_use = True
     if not first_use:
         return fail("timeout-or-duplicate", reason="token seen before")

@@ -1,0 +1,67 @@
+"""Helpers for a site's own test suite, with formguard installed.
+
+formguard keeps counters and bans between requests; a test suite that posts
+to a guarded form would otherwise meet the limits of earlier tests (the 6th
+POST gets 429) and bans whose rows were rolled back. Either start every test
+from a clean slate::
+
+    from formguard.testing import FormGuardTestMixin
+
+    class ContactTests(FormGuardTestMixin, TestCase):
+        ...
+
+    # pytest (conftest.py)
+    @pytest.fixture(autouse=True)
+    def _formguard_state():
+        formguard.testing.reset()
+        yield
+        formguard.testing.reset()
+
+or switch formguard off where a test is not about it::
+
+    @formguard.testing.disabled()
+    def test_thanks_page(client): ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from django.test.utils import override_settings
+
+from . import generations, incidents, refusal, rules
+from .conf import conf
+from .store import StoreUnavailable, get_store
+
+__all__ = ["FormGuardTestMixin", "disabled", "reset"]
+
+
+def reset() -> None:
+    """Forget every counter, ban generation, pending count and in-process copy.
+
+    Rows in the database (policies, rules, incidents) are left to the test
+    runner's own rollback.
+    """
+    conf.reset()
+    with contextlib.suppress(StoreUnavailable):
+        get_store().clear()
+    generations.forget()
+    rules.forget()
+    refusal.forget_pages()
+    incidents.forget()
+
+
+def disabled() -> override_settings:
+    """``override_settings`` that switches formguard off (decorator or ``with``)."""
+    current = getattr(settings, "FORMGUARD", None) or {}
+    return override_settings(FORMGUARD={**current, "ENABLED": False})
+
+
+class FormGuardTestMixin:
+    """For ``TestCase`` classes: each test starts and ends with formguard's state reset."""
+
+    def setUp(self) -> None:
+        reset()
+        self.addCleanup(reset)  # type: ignore[attr-defined]
+        super().setUp()  # type: ignore[misc]
