@@ -136,7 +136,14 @@ DEFAULTS: dict[str, Any] = {
 
 @lru_cache(maxsize=64)
 def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values)
+    # ip.py reads this module; imported here, when settings are first read.
+    from .ip import parse_network
+
+    # A dual-stack server reports an IPv4 proxy as ::ffff:10.0.0.2, and the
+    # peer is unwrapped to IPv4 before it is compared: a mapped entry must be
+    # unwrapped the same way (parse_network), or it never matches. Strict
+    # parsing first, so that an entry with a port is still an error (E002).
+    return tuple(parse_network(str(ipaddress.ip_network(v.strip(), strict=False))) for v in values)
 
 
 class FormGuardSettings:

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory, override_settings
 
+from formguard.conf import conf
 from formguard.ip import bucket_key, client_ip, parse_ip, parse_network
 
 rf = RequestFactory()
@@ -120,6 +121,26 @@ def test_long_chain_is_read_from_the_right():
 def test_all_hops_trusted_means_the_peer():
     with proxies("10.0.0.0/8"):
         assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="10.9.9.9, 10.1.1.1") == "10.0.0.2"
+
+
+@pytest.mark.parametrize("proxy", ["::ffff:10.0.0.2", "::ffff:a00:2", "::ffff:10.0.0.0/104", "::FFFF:10.0.0.0/120"])
+@pytest.mark.parametrize("peer", ["10.0.0.2", "::ffff:10.0.0.2"])
+def test_trusted_proxy_written_ipv4_mapped_is_trusted(proxy, peer):
+    # How a dual-stack server reports an IPv4 proxy; the peer is unwrapped to
+    # IPv4, so the entry must be too.
+    with proxies(proxy):
+        assert resolve(peer, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9") == "203.0.113.9"
+
+
+def test_ipv4_mapped_trusted_hops_are_skipped():
+    with proxies("10.0.0.2", "::ffff:192.0.2.0/120"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 192.0.2.77") == "203.0.113.9"
+
+
+def test_ipv4_mapped_proxy_entry_trusts_only_its_own_network():
+    with proxies("::ffff:10.0.0.0/104"):
+        assert [str(n) for n in conf.TRUSTED_PROXIES] == ["10.0.0.0/8"]
+        assert resolve("11.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9") == "11.0.0.2"
 
 
 def test_ipv4_mapped_remote_addr_is_unwrapped():

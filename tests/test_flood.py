@@ -166,6 +166,18 @@ def test_behind_a_trusted_proxy_the_real_client_is_banned(client, contact_data):
     assert post(client, contact_data, ip="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 302
 
 
+@override_settings(FORMGUARD={"TRUSTED_PROXIES": ["::ffff:10.0.0.2"]})
+def test_customers_behind_a_proxy_written_ipv4_mapped_are_counted_apart(client, contact_data):
+    # A dual-stack server reports the IPv4 proxy as ::ffff:10.0.0.2; the
+    # sixth real customer behind it must not inherit the others' count.
+    statuses = [
+        post(client, contact_data, ip="::ffff:10.0.0.2", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
+        for i in range(1, 7)
+    ]
+    assert statuses == [302] * 6
+    assert not BlockRule.objects.exists()
+
+
 def test_without_trusted_proxies_a_forged_header_changes_nothing(client, contact_data):
     statuses = [
         post(client, contact_data, ip="198.51.100.77", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
