@@ -26,6 +26,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ban_duration": 3600,
     "ban_growth": 4.0,
     "ban_max": 30 * 24 * 3600,
+    "ban_lookback": 30 * 24 * 3600,
     "captcha_required": True,
     "captcha_min_score": 0.5,
     "country_mode": "off",

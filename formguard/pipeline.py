@@ -182,6 +182,7 @@ def _burst_verdict(attempt: Attempt) -> Verdict | None:
             "first": policy.ban_duration,
             "growth": policy.ban_growth,
             "cap": policy.ban_max,
+            "lookback": policy.ban_lookback,
         },
         detail={"posts": usage.count, "window": policy.burst_window},
     )

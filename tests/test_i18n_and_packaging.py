@@ -97,3 +97,10 @@ def test_po_files_hold_every_message_of_the_code(base, tmp_path):
     extracted = _msgids((copy / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
     shipped = _msgids((ROOT / base / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
     assert extracted - shipped == set(), "run makemessages -l ja and translate"
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "formguard", "--check", "--dry-run", verbosity=0)
