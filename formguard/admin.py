@@ -96,7 +96,15 @@ class FormPolicyAdmin(admin.ModelAdmin):
         (
             _("Rate limit and automatic bans"),
             {
-                "fields": ["rate_limit", "burst_count", "burst_window", "ban_duration", "ban_growth", "ban_max"],
+                "fields": [
+                    "rate_limit",
+                    "burst_count",
+                    "burst_window",
+                    "ban_duration",
+                    "ban_growth",
+                    "ban_max",
+                    "ban_lookback",
+                ],
                 "description": _("On a form's row, leave a field empty to use the site-wide default."),
             },
         ),

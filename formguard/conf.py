@@ -29,6 +29,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ban_duration": 3600,
     "ban_growth": 4.0,
     "ban_max": 30 * 24 * 3600,
+    "ban_lookback": 30 * 24 * 3600,
     "captcha_required": True,
     "captcha_min_score": 0.5,
     "country_mode": "off",
@@ -161,7 +162,14 @@ DEFAULTS: dict[str, Any] = {
 
 @lru_cache(maxsize=64)
 def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values)
+    # ip.py reads this module; imported here, when settings are first read.
+    from .ip import parse_network
+
+    # A dual-stack server reports an IPv4 proxy as ::ffff:10.0.0.2, and the
+    # peer is unwrapped to IPv4 before it is compared: a mapped entry must be
+    # unwrapped the same way (parse_network), or it never matches. Strict
+    # parsing first, so that an entry with a port is still an error (E002).
+    return tuple(parse_network(str(ipaddress.ip_network(v.strip(), strict=False))) for v in values)
 
 
 class FormGuardSettings:

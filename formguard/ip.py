@@ -92,18 +92,93 @@ def is_trusted_proxy(address: IPAddress) -> bool:
     return any(address in network for network in conf.TRUSTED_PROXIES if network.version == address.version)
 
 
+# RFC 7230's tchar: what a parameter name (and a plain value) is made of.
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_OWS = " \t"
+
+
+def _quoted_string(raw: str, start: int) -> tuple[str, int] | None:
+    """The unescaped text of the quoted-string opening at ``raw[start]``, and where it ends."""
+    chars = []
+    i = start + 1
+    while i < len(raw):
+        char = raw[i]
+        if char == '"':
+            return "".join(chars), i + 1
+        if char == "\\":
+            i += 1
+            if i == len(raw):
+                return None
+            char = raw[i]
+        if (char < " " and char != "\t") or char == "\x7f":
+            return None
+        chars.append(char)
+        i += 1
+    return None  # unterminated
+
+
+def _forwarded_elements(raw: str) -> list[dict[str, str]] | None:
+    """The elements of an RFC 7239 ``Forwarded`` header, left to right, as
+    ``{lower-case name: unquoted value}``; None when the header is malformed.
+
+    The grammar is followed to the letter where it matters for security: a
+    value is a token or a quoted-string with backslash escapes, so a ``;``,
+    ``,`` or ``for=`` inside quotes is text (``ext="a;for=6.6.6.6"`` does not
+    choose the address). An element naming a parameter twice is kept as an
+    empty element: its proxy vouches for neither value. Two leniencies, both
+    seen from real proxies: whitespace around ``;``, and unquoted values that
+    are not tokens (``for=[2001:db8::1]``), which ``parse_ip`` then judges.
+    """
+    elements: list[dict[str, str]] = []
+    pairs: dict[str, str] = {}
+    repeated = False
+    i, end = 0, len(raw)
+    while True:
+        while i < end and raw[i] in _OWS:
+            i += 1
+        if i < end and raw[i] not in ",;":
+            start = i
+            while i < end and raw[i] in _TOKEN_CHARS:
+                i += 1
+            name = raw[start:i].lower()
+            if not name or i == end or raw[i] != "=":
+                return None
+            i += 1
+            if i < end and raw[i] == '"':
+                quoted = _quoted_string(raw, i)
+                if quoted is None:
+                    return None
+                value, i = quoted
+            else:
+                start = i
+                while i < end and raw[i] not in ',;"' and " " < raw[i] != "\x7f":
+                    i += 1
+                value = raw[start:i]
+                if not value:
+                    return None
+            repeated = repeated or name in pairs
+            pairs[name] = value
+            while i < end and raw[i] in _OWS:
+                i += 1
+        if i == end or raw[i] == ",":
+            elements.append({} if repeated else pairs)
+            if i == end:
+                return elements
+            pairs, repeated = {}, False
+        elif raw[i] != ";":
+            return None
+        i += 1
+
+
 def _header_entries(raw: str, header: str) -> list[str]:
     if header.lower() == "forwarded":
         # RFC 7239: Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]"
-        entries = []
-        for element in raw.split(","):
-            found = ""
-            for pair in element.split(";"):
-                name, _, value = pair.partition("=")
-                if name.strip().lower() == "for":
-                    found = value
-            entries.append(found)
-        return entries
+        elements = _forwarded_elements(raw)
+        if elements is None:
+            # A quote left open swallows what our proxy appended after it:
+            # no element can be placed, so none is believed.
+            return [""]
+        return [element.get("for", "") for element in elements]
     return raw.split(",")
 
 

@@ -136,6 +136,15 @@ class FormPolicy(models.Model):
     ban_max = models.PositiveIntegerField(
         _("longest ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
+    ban_lookback = models.PositiveIntegerField(
+        _("ban memory (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "An earlier automatic ban makes the next one longer only if it ended within this many seconds "
+            "(2592000 = 30 days). After that a reassigned address starts again with the first ban."
+        ),
+    )
 
     captcha_required = models.BooleanField(
         _("captcha required"),

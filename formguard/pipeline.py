@@ -198,6 +198,7 @@ def _burst_verdict(attempt: Attempt, burst: ratelimits.Usage) -> Verdict | None:
             "first": policy.ban_duration,
             "growth": policy.ban_growth,
             "cap": policy.ban_max,
+            "lookback": policy.ban_lookback,
         },
         detail={"posts": burst.count, "window": policy.burst_window},
     )

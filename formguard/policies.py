@@ -33,6 +33,7 @@ INHERITED_FIELDS = (
     "ban_duration",
     "ban_growth",
     "ban_max",
+    "ban_lookback",
     "captcha_required",
     "captcha_min_score",
     "country_mode",
@@ -76,6 +77,7 @@ class Policy:
     ban_duration: int
     ban_growth: float
     ban_max: int
+    ban_lookback: int = 30 * 24 * 3600
     captcha_required: bool = False
     captcha_min_score: float = 0.5
     country_mode: str = "off"

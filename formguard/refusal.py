@@ -93,6 +93,7 @@ def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
         first=ban["first"],
         growth=ban["growth"],
         cap=ban["cap"],
+        lookback=ban["lookback"],
     )
     signals.ip_banned.send(sender=Attempt, rule=rule, form_key=ban["form_key"], offence=rule.offence)
 

@@ -13,13 +13,13 @@ are left out of every format unless asked for.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from defusedcsv import csv
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -175,8 +175,27 @@ CSV_FIELDS = (
 )
 
 
+# A cell that starts with one of these is read by a spreadsheet as a formula
+# (=, +, -, @, and | or % in some), or as a cell or row break in front of one
+# (tab, CR, LF). User agents and submitted text are the attacker's to choose.
+# defusedcsv covers the formula characters (and keeps negative numbers as
+# numbers); it leaves the breaks, which OWASP lists too, so they are handled
+# here the same way: a leading apostrophe, which Excel does not show.
+_BREAKS = ("\t", "\r", "\n")
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_BREAKS):
+        return "'" + value.replace("|", "\\|")
+    return value
+
+
 def to_csv(report: Report) -> bytes:
-    """UTF-8 with a BOM and CRLF lines: opens right in Excel on a Japanese Windows."""
+    """UTF-8 with a BOM and CRLF lines: opens right in Excel on a Japanese Windows.
+
+    Every cell goes through defusedcsv: a refusal's user agent or sample
+    never becomes a live formula when the owner opens the report.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: CRLF, quotes where needed
     writer.writerow([str(label) for _name, label in CSV_FIELDS])
@@ -184,7 +203,8 @@ def to_csv(report: Report) -> bytes:
     for row in report.rows:
         sample = _sample(row.sample, report.include_personal)
         writer.writerow(
-            [
+            _spreadsheet_safe(cell)
+            for cell in [
                 _local(row.first_seen),
                 _local(row.last_seen),
                 row.ip,

@@ -10,6 +10,7 @@ Generations in the shared store tell every process when to update it.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -271,18 +272,53 @@ def ban_duration(offence: int, first: int, growth: float, cap: int) -> int:
     return int(min(seconds, cap))
 
 
-def auto_ban(network: IPNetwork, *, form_key: str, reason: str, first: int, growth: float, cap: int) -> BlockRule:
-    """Ban ``network`` automatically, longer for each earlier automatic ban of it."""
+# Up to this share is added to an automatic ban, at random: a botnet that
+# learnt one ban's length cannot schedule its return to the second. Only
+# ever added (a repeat offender never gets less than its computed ban) and
+# never past the cap (the longest ban an operator set is a promise), so a
+# ban at the cap is exactly the cap.
+BAN_JITTER = 0.1
+_random = random.SystemRandom()
+
+
+def jittered(seconds: int, cap: int) -> int:
+    """``seconds`` plus up to ``BAN_JITTER`` of it, at random, at most ``cap`` (but never less than ``seconds``)."""
+    return max(seconds, min(cap, seconds + _random.randint(0, int(seconds * BAN_JITTER))))
+
+
+def auto_ban(
+    network: IPNetwork,
+    *,
+    form_key: str,
+    reason: str,
+    first: int,
+    growth: float,
+    cap: int,
+    lookback: int = 30 * 24 * 3600,
+) -> BlockRule:
+    """Ban ``network`` automatically, longer for each earlier automatic ban of it.
+
+    Only earlier bans that ended (or end) within ``lookback`` seconds count,
+    as fail2ban's ``bantime.increment`` forgets bans older than its database
+    purge age: an address reassigned to someone else months later starts
+    afresh. The window runs from a ban's end, not its start, so an offender
+    back from a ban at the cap (as long as the window by default) is still
+    one.
+    """
+    since = timezone.now() - timedelta(seconds=lookback)
     previous = (
         BlockRule.objects.filter(
-            network=network_text(network), source=BlockRule.Source.AUTOMATIC, kind=BlockRule.Kind.BLOCK
+            network=network_text(network),
+            source=BlockRule.Source.AUTOMATIC,
+            kind=BlockRule.Kind.BLOCK,
         )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gte=since))
         .aggregate(Max("offence"))
         .get("offence__max")
         or 0
     )
     offence = previous + 1
-    seconds = ban_duration(offence, first, growth, cap)
+    seconds = jittered(ban_duration(offence, first, growth, cap), cap)
     rule = add_rule(
         network,
         duration=timedelta(seconds=seconds),

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory, override_settings
 
+from formguard.conf import conf
 from formguard.ip import bucket_key, client_ip, parse_ip, parse_network
 
 rf = RequestFactory()
@@ -75,6 +76,54 @@ def test_rfc7239_forwarded_header():
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # A for= inside a quoted value is text, not a parameter (smuggling).
+        ('for=8.8.8.8;ext="a;for=6.6.6.6"', "8.8.8.8"),
+        ('for=8.8.8.8;ext="a, for=6.6.6.6"', "8.8.8.8"),
+        ('for=6.6.6.6, for=8.8.8.8;ext="x, for=6.6.6.6;y"', "8.8.8.8"),
+        # An escaped quote does not end the quoted string.
+        (r'for=8.8.8.8;ext="x\";for=6.6.6.6"', "8.8.8.8"),
+        (r'for=8.8.8.8;ext="x\\";by=10.0.0.3', "8.8.8.8"),
+        # A comma or semicolon in a quoted value does not split the header.
+        ('for=8.8.8.8;by="a,b"', "8.8.8.8"),
+        ('for=8.8.8.8;by="a;b"', "8.8.8.8"),
+        ('for="8.8.8.8";proto=https', "8.8.8.8"),
+        (r'for="\8.8.8.8"', "8.8.8.8"),
+        ("For=8.8.8.8 ; Proto=https", "8.8.8.8"),
+        ('for=1.2.3.4,for="[2001:db8::17]:4711";by="_hidden,x"', "2001:db8::17"),
+        # The client's forged part is read but never chooses the address.
+        ("for=6.6.6.6;for=6.6.6.7, for=8.8.8.8", "8.8.8.8"),
+    ],
+)
+def test_rfc7239_quoted_values_and_escapes(value, expected):
+    with proxies("10.0.0.0/8", header="Forwarded"):
+        assert resolve("10.0.0.2", HTTP_FORWARDED=value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # What our proxy appended cannot be told apart from the client's part.
+        'for="8.8.8.8',
+        'for=6.6.6.6;ext="unterminated, for=8.8.8.8',
+        # One parameter twice in our proxy's element: it vouches for neither.
+        "for=6.6.6.6;for=8.8.8.8",
+        "for",
+        "=8.8.8.8",
+        "for=8.8.8.8 junk",
+        'for="8.8.8.8"x',
+        "for=unknown",
+        'for="_hidden"',
+        "proto=https",
+    ],
+)
+def test_rfc7239_malformed_falls_back_to_the_peer(value):
+    with proxies("10.0.0.0/8", header="Forwarded"):
+        assert resolve("10.0.0.2", HTTP_FORWARDED=value) == "10.0.0.2"
+
+
+@pytest.mark.parametrize(
     ("entry", "expected"),
     [
         ("203.0.113.9:8080", "203.0.113.9"),
@@ -120,6 +169,26 @@ def test_long_chain_is_read_from_the_right():
 def test_all_hops_trusted_means_the_peer():
     with proxies("10.0.0.0/8"):
         assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="10.9.9.9, 10.1.1.1") == "10.0.0.2"
+
+
+@pytest.mark.parametrize("proxy", ["::ffff:10.0.0.2", "::ffff:a00:2", "::ffff:10.0.0.0/104", "::FFFF:10.0.0.0/120"])
+@pytest.mark.parametrize("peer", ["10.0.0.2", "::ffff:10.0.0.2"])
+def test_trusted_proxy_written_ipv4_mapped_is_trusted(proxy, peer):
+    # How a dual-stack server reports an IPv4 proxy; the peer is unwrapped to
+    # IPv4, so the entry must be too.
+    with proxies(proxy):
+        assert resolve(peer, HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9") == "203.0.113.9"
+
+
+def test_ipv4_mapped_trusted_hops_are_skipped():
+    with proxies("10.0.0.2", "::ffff:192.0.2.0/120"):
+        assert resolve("10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9, 192.0.2.77") == "203.0.113.9"
+
+
+def test_ipv4_mapped_proxy_entry_trusts_only_its_own_network():
+    with proxies("::ffff:10.0.0.0/104"):
+        assert [str(n) for n in conf.TRUSTED_PROXIES] == ["10.0.0.0/8"]
+        assert resolve("11.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9") == "11.0.0.2"
 
 
 def test_ipv4_mapped_remote_addr_is_unwrapped():

