@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('formguard', '0001_initial'),
+        ('formguard', '0002_ban_lookback'),
     ]
 
     operations = [
