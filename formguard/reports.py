@@ -30,7 +30,6 @@ from . import incidents
 from .conf import conf
 from .models import ActionLog, Incident, Reason
 
-MAX_SENDERS = 200
 MAX_SAMPLES = 30
 
 
@@ -143,7 +142,8 @@ def build(
         include_personal=include_personal,
         total=sum(totals_by_reason.values()),
         totals=totals,
-        senders=sorted(senders.values(), key=lambda s: (-s.count, s.first_seen))[:MAX_SENDERS],
+        # Every sending address: the spam consultation center asks for them all.
+        senders=sorted(senders.values(), key=lambda s: (-s.count, s.first_seen)),
         samples=samples,
         measures=measures,
         rows=rows,

@@ -2,8 +2,9 @@
 # Sets up a virtualenv and runs the whole test suite:
 #   1. everything on SQLite and an in-process cache (the demo's defaults),
 #      including the browser tests when chromium is installed;
-#   2. the scale-out tests against real Redis and PostgreSQL servers, which
-#      this script starts on free loopback ports when they are installed.
+#   2. the scale-out tests, and again the shared-state and flood tests,
+#      against real Redis and PostgreSQL servers, which this script starts on
+#      free loopback ports when they are installed.
 #
 #   bash scripts/test.sh                 # Python 3 on PATH (3.11: Django 5.2 LTS)
 #   PYTHON=python3.13 bash scripts/test.sh   # 3.12+: Django 6.x
@@ -34,7 +35,7 @@ if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" 
     FORMGUARD_REDIS_URL="$FORMGUARD_TEST_REDIS_URL" \
     FORMGUARD_PG_NAME=formguard FORMGUARD_PG_HOST=127.0.0.1 FORMGUARD_PG_PORT="$FORMGUARD_TEST_PG_PORT" \
     FORMGUARD_PG_USER=postgres \
-        "$PY" -m pytest -m services "$@" || { rc=$?; [ "$rc" = 5 ] || status=$rc; }
+        "$PY" -m pytest -m "services or state" "$@" || { rc=$?; [ "$rc" = 5 ] || status=$rc; }
 elif [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ]; then
     echo "!! Redis or PostgreSQL is not installed, and FORMGUARD_REQUIRE_SERVICES=1" >&2
     status=1
