@@ -1,0 +1,120 @@
+"""What both bench scripts share: a throwaway Redis on loopback, and small helpers.
+
+Nothing here imports Django: the scripts start Redis before Django reads its
+settings (the cache aliases need its address).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    """Whether 127.0.0.1:``port`` accepts a connection within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stop(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
+    """Stop a child process we started: SIGTERM, then SIGKILL after ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+class Redis:
+    """A Redis to bench against: FORMGUARD_TEST_REDIS_URL, or a throwaway redis-server.
+
+    ``url`` is None when neither is there; ``why_not`` then says why.
+    """
+
+    def __init__(self) -> None:
+        self.url: str | None = os.environ.get("FORMGUARD_TEST_REDIS_URL") or None
+        self.why_not = ""
+        self.owned = False
+        self._proc: subprocess.Popen | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
+        if self.url:
+            return
+        binary = shutil.which("redis-server")
+        if binary is None:
+            self.why_not = "redis-server not found (apt-get install redis-server) and FORMGUARD_TEST_REDIS_URL unset"
+            return
+        self._dir = tempfile.TemporaryDirectory(prefix="formguard-bench-redis-")
+        port = free_port()
+        # No persistence, loopback only: a scratch server for this run.
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", self._dir.name, "--logfile", str(Path(self._dir.name) / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if not wait_for_port(port, 5.0, self._proc):
+            self.close()
+            self.why_not = "redis-server did not start within 5 s"
+            return
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.owned = True
+
+    @property
+    def label(self) -> str:
+        if not self.url:
+            return f"Redis: not available ({self.why_not})"
+        return f"Redis: {self.url} ({'throwaway redis-server' if self.owned else 'FORMGUARD_TEST_REDIS_URL'})"
+
+    def close(self) -> None:
+        stop(self._proc)
+        self._proc = None
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+
+def percentile(samples: list[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``samples``, nearest rank."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+def goal_mark(value: float, goal: float | None, *, at_most: bool = True) -> str:
+    """``≤0.50 ✓`` / ``≥1.50 ✗``: the goal, and whether ``value`` meets it."""
+    if goal is None:
+        return "—"
+    if value != value:  # NaN: not measured
+        return f"{'≤' if at_most else '≥'}{goal:.2f} ?"
+    met = value <= goal if at_most else value >= goal
+    return f"{'≤' if at_most else '≥'}{goal:.2f} {'✓' if met else '✗'}"
