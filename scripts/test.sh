@@ -24,14 +24,14 @@ start_services
 export PYTHONDONTWRITEBYTECODE=1
 status=0
 
-echo "== formguard tests on SQLite + LocMemCache"
+echo "== formguard tests on SQLite + the embedded store"
 "$PY" -m pytest -m "not services" "$@" || status=$?
 
 echo "== ruff"
 "$PY" -m ruff check . && "$PY" -m ruff format --check . || status=1
 
 if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" ]; then
-    echo "== formguard scale-out tests on PostgreSQL + Redis"
+    echo "== formguard scale-out and shared-state tests on PostgreSQL + Redis"
     FORMGUARD_REDIS_URL="$FORMGUARD_TEST_REDIS_URL" \
     FORMGUARD_PG_NAME=formguard FORMGUARD_PG_HOST=127.0.0.1 FORMGUARD_PG_PORT="$FORMGUARD_TEST_PG_PORT" \
     FORMGUARD_PG_USER=postgres \
