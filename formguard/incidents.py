@@ -31,7 +31,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
-from django.utils import timezone
 
 from .conf import conf
 from .models import BlockRule, Incident
@@ -61,8 +60,7 @@ class Event:
     method: str = ""
     path: str = ""
     user_agent: str = ""
-    # Called only when the event starts a new tally: a flood's later requests
-    # never pay for a GeoIP lookup, nor for reading their bodies.
+    # Called only when a row is made: the GeoIP lookup and reading the body.
     country: Callable[[], str] = str
     detail: dict[str, Any] = field(default_factory=dict)
     sample: Callable[[], dict[str, Any]] = dict
@@ -74,9 +72,10 @@ def _window_start(moment: datetime) -> int:
     return epoch - epoch % conf.INCIDENT_WINDOW
 
 
-def aggregation_key(event: Event, now: datetime) -> str:
+def aggregation_key(ip_bucket: str, form_key: str, reason: str, monitor_only: bool, now: datetime) -> str:
+    """The name of the row that counts this refusal."""
     # The form key goes last: it is the only part a site chooses.
-    return f"{_window_start(now)}|{int(event.monitor_only)}|{event.reason}|{event.ip_bucket}|{event.form_key}"
+    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{ip_bucket}|{form_key}"
 
 
 def _row_values(event: Event, now: datetime) -> dict[str, Any]:
@@ -107,15 +106,17 @@ def forget() -> None:
     _next_flush = 0.0
 
 
-def record(event: Event, now: datetime | None = None) -> None:
-    """Record one refusal, aggregated (see the module docstring)."""
+def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
+    """Record one refusal under its ``aggregation_key`` (see the module docstring).
+
+    ``describe()`` is called only for the first refusal a tally counts: a
+    flood's later requests never pay for it.
+    """
     global _next_flush
-    now = now or timezone.now()
-    key = aggregation_key(event, now)
     store = get_store()
     try:
         if store.tally(key, now.timestamp()) == 1:
-            store.annotate(key, pickle.dumps(_row_values(event, now), pickle.HIGHEST_PROTOCOL))
+            store.annotate(key, pickle.dumps(_row_values(describe(), now), pickle.HIGHEST_PROTOCOL))
         moment = time.monotonic()
         if moment >= _next_flush:
             _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
@@ -125,7 +126,7 @@ def record(event: Event, now: datetime | None = None) -> None:
                 finally:
                     store.release(FLUSH_CLAIM)
     except StoreUnavailable:
-        _record_without_store(key, event, now)
+        _record_without_store(key, describe, now)
 
 
 def _log_new(row: Incident) -> None:
@@ -216,7 +217,8 @@ def _aware(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def _record_without_store(key: str, event: Event, now: datetime) -> None:
+def _record_without_store(key: str, describe: Callable[[], Event], now: datetime) -> None:
+    event = describe()
     updated = Incident.objects.filter(key=key).update(count=F("count") + 1, last_seen=now)
     if not updated:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
@@ -244,5 +245,12 @@ def network_text(network: IPNetwork) -> str:
 
 
 def bucket_key(address: IPAddress) -> str:
-    """``bucket()`` as a short string, for cache keys, rules and incident rows."""
+    """``bucket()`` as a short string, for counter keys, rules and incident rows."""
+    return _bucket_key(address, conf.IPV4_PREFIX, conf.IPV6_PREFIX)
+
+
+@lru_cache(maxsize=4096)
+def _bucket_key(address: IPAddress, ipv4_prefix: int, ipv6_prefix: int) -> str:
+    # Every request asks, and a flood repeats its addresses: building an
+    # ip_network from text costs more than the rest of the check.
     return network_text(bucket(address))

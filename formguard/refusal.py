@@ -12,9 +12,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html, format_html_join
+from django.utils.http import http_date
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from . import contacts, incidents, rules, signals
 from .conf import conf
@@ -99,7 +101,8 @@ def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
 
 
 def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
-    incidents.record(_event(attempt, verdict, monitor_only), attempt.now)
+    key = incidents.aggregation_key(attempt.bucket, attempt.form_key, verdict.reason, monitor_only, attempt.now)
+    incidents.record(key, lambda: _event(attempt, verdict, monitor_only), attempt.now)
     signals.request_refused.send(
         sender=Attempt,
         request=attempt.request,
@@ -111,10 +114,33 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
     )
 
 
-# Where the typed text goes in a page: rendered apart, since only it
+# Where the typed text goes in a page: put in per request, since only it
 # differs between the requests of a flood.
 SUBMITTED_MARKER = "<!--formguard:submitted-->"
-SUBMITTED_TEMPLATE = "formguard/includes/submitted.html"
+# Pages are never cached by browsers or proxies.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def submitted_html(fields: list[tuple[str, str]]) -> str:
+    """What the visitor typed, to copy (``{{ submitted_html }}`` in the refusal templates).
+
+    Built here rather than by a template: a flood against a closed form
+    would render it once per request.
+    """
+    if not fields:
+        return ""
+    boxes = format_html_join(
+        "\n",
+        '<label>{}<br><textarea readonly name="fg-copy-{}">{}</textarea></label>',
+        ((name, name, value) for name, value in fields),
+    )
+    return format_html(
+        '<section class="fg-submitted">\n<h2>{}</h2>\n<p class="fg-note">{}</p>\n{}\n</section>',
+        _("Your message was not sent"),
+        _("Here is what you typed, so that you can keep a copy and send it later or by another way."),
+        boxes,
+    )
+
 
 # A flood is refused thousands of times with the same page, so each page is
 # rendered once per template, language and what it says, then reused.
@@ -138,8 +164,8 @@ def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
 
 def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     """The refusal page. Its templates get no ``request`` and no context processors:
-    the page is rendered once and reused, only the typed text (``submitted_html``,
-    from ``formguard/includes/submitted.html``) is put in per request."""
+    the page is rendered once and reused, only the typed text (``submitted_html``)
+    is put in per request."""
     request = attempt.request
     status = verdict.status
     if verdict.form_error:
@@ -190,12 +216,15 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     page = _page(template, key, context)
     # A person whose message hit a closed or rate-limited form can copy
     # it from the page instead of losing it. Banned clients get nothing.
-    submitted = submitted_fields(request) if status in (400, 429, 503) else []
-    typed = render_to_string(SUBMITTED_TEMPLATE, {"submitted": submitted}) if submitted else ""
-    response = HttpResponse(page.replace(SUBMITTED_MARKER, typed), status=status)
+    if status in (400, 429, 503):
+        page = page.replace(SUBMITTED_MARKER, submitted_html(submitted_fields(request)))
+    response = HttpResponse(page, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
-    add_never_cache_headers(response)
+    # What add_never_cache_headers() sets, without parsing headers that a
+    # new response does not have.
+    response["Cache-Control"] = NEVER_CACHE
+    response["Expires"] = http_date()
     # formguard logs refusals itself, aggregated (incidents.py). Without this
     # Django logs every refused request of a flood to django.request, at
     # ERROR for a 503, which mails ADMINS once per request.

@@ -1,4 +1,4 @@
-"""Hiding the form from overseas IPs: real .mmdb files built here, read by geoip2."""
+"""Hiding the form from overseas IPs: real .mmdb files built here, read by maxminddb."""
 
 import logging
 from datetime import datetime, timedelta

@@ -156,3 +156,22 @@ def test_run_checks_with_a_subset():
     verdict = run_checks(attempt(closures=closed_until(5)), (check_blacklist, check_closed))
     assert verdict.reason == Reason.BLACKLISTED
     assert isinstance(verdict, Verdict)
+
+
+@pytest.mark.parametrize("rate", ["5/10m", "10/m", "9/7s", "3/h", "100/d"])
+def test_windows_end_where_django_ratelimits_do(rate):
+    """formguard counts in django-ratelimit's windows; its public get_usage says where they end."""
+    import time_machine
+    from django.http import HttpRequest
+    from django.test import override_settings
+    from django_ratelimit.core import get_usage
+
+    from formguard import ratelimits
+
+    _, period = ratelimits.parse_rate(rate)
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    for moment in (1_700_000_000, 1_700_000_123, 1_700_003_599, 1_800_000_001):
+        for client in ("192.0.2.1", "2001:db8::/64", "203.0.113.77"):
+            with time_machine.travel(moment, tick=False), override_settings(CACHES=caches):
+                usage = get_usage(HttpRequest(), group="g", key=lambda g, r, c=client: c, rate=f"1/{period}s")
+                assert ratelimits.window_end(client, period, moment) == moment + usage["time_left"]
