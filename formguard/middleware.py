@@ -1,17 +1,25 @@
 """``FormGuardMiddleware``: runs the pipeline for views marked as guarded forms.
 
-Unmarked views (the admin among them) pass untouched. Works in sync and async
-stacks: Django adapts ``process_view`` to the handler's mode, and the pipeline
-itself is sync code (cache and ORM calls).
+Unmarked views (the admin among them) pass untouched. The decision is made in
+``process_request``, as soon as the request reaches formguard, for the view
+its path resolves to: a refusal then skips every middleware placed after
+formguard (CSRF, sessions' users, messages…) and Django's own URL resolving
+and view middleware, so that refusing a flood costs well under what serving
+the form costs. ``process_view`` decides for a view the path did not lead to
+(a URLconf chosen by a later middleware). Works in sync and async stacks:
+Django adapts both hooks to the handler's mode, and the pipeline itself is
+sync code (store and ORM calls).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
 from .conf import conf
@@ -22,7 +30,30 @@ from .refusal import respond
 logger = logging.getLogger("formguard.middleware")
 
 
+@lru_cache(maxsize=1024)
+def _guarded_view(path: str, urlconf: str | None) -> Callable[..., Any] | None:
+    # A site has a few paths; a bot's random ones are forgotten first.
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    return match.func if form_key_of(match.func) is not None else None
+
+
+def forget_paths() -> None:
+    """Resolve paths again (the URLconf changed: tests)."""
+    _guarded_view.cache_clear()
+
+
 class FormGuardMiddleware(MiddlewareMixin):
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        if not conf.ENABLED:
+            return None
+        view = _guarded_view(request.path_info, getattr(request, "urlconf", None))
+        if view is None:
+            return None
+        return self._decide(request, view)
+
     def process_view(
         self,
         request: HttpRequest,
@@ -30,9 +61,13 @@ class FormGuardMiddleware(MiddlewareMixin):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        form_key = form_key_of(view_func)
-        if form_key is None or not conf.ENABLED:
+        if not conf.ENABLED or hasattr(request, "formguard") or form_key_of(view_func) is None:
             return None
+        return self._decide(request, view_func)
+
+    def _decide(self, request: HttpRequest, view_func: Callable[..., Any]) -> HttpResponse | None:
+        form_key = form_key_of(view_func)
+        assert form_key is not None
         attempt, verdict = evaluate(request, form_key, view=view_func)
         # formguard's form field reads these: whether to show the captcha,
         # and the error to show.

@@ -29,6 +29,10 @@ def setting_changed_receiver(sender: Any, setting: str, **kwargs: Any) -> None:
         rules.forget()
     if setting in _STATE_SETTINGS or setting in _PAGE_SETTINGS:
         refusal.forget_pages()
+    if setting == "ROOT_URLCONF":
+        from .middleware import forget_paths
+
+        forget_paths()
 
 
 def _until(moment: Any) -> str:

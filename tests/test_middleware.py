@@ -79,3 +79,20 @@ async def test_async_client_against_the_sync_demo_view(async_client):
 
 def test_middleware_is_sync_and_async_capable():
     assert FormGuardMiddleware.sync_capable and FormGuardMiddleware.async_capable
+
+
+def test_a_refusal_skips_everything_after_formguard():
+    inner = []
+    middleware = FormGuardMiddleware(lambda r: inner.append(r) or HttpResponse("inner stack"))
+    call_command("formguard", "close", "--form", "contact")
+    assert middleware(rf.post("/contact/", {"message": "hi"})).status_code == 503
+    # Neither CSRF nor the view nor anything else after formguard ran.
+    assert inner == []
+    call_command("formguard", "open", "--form", "contact")
+    request = rf.post("/contact/", {"message": "hi"})
+    assert middleware(request).content == b"inner stack"
+    assert inner == [request] and request.formguard.allowed
+    # Paths that lead to no guarded view pass untouched.
+    call_command("formguard", "close")
+    assert middleware(rf.post("/admin/login/")).content == b"inner stack"
+    assert middleware(rf.get("/no/such/page/")).content == b"inner stack"
