@@ -434,7 +434,7 @@ def main() -> None:
     if subprocess.run([sys.executable, "-c", "import gunicorn"], capture_output=True).returncode:
         print(f"gunicorn not found: {sys.executable} -m pip install -r requirements.txt")
         return
-    has_store = (REPO / "formguard" / "store.py").exists()
+    has_store = (REPO / "formguard" / "store").is_dir()
     embedded = (
         "embedded default"
         if has_store
