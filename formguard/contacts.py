@@ -13,7 +13,6 @@ from django.http import HttpRequest
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
-from django.utils.translation.trans_real import parse_accept_lang_header
 
 from . import generations
 from .models import AlternativeContact
@@ -49,9 +48,30 @@ def render_text(text: str) -> SafeString:
     return mark_safe("".join(parts).replace("\n", "<br>"))  # noqa: S308 (every part escaped above)
 
 
+# One entry of Accept-Language: a language range and an optional q-value.
+ACCEPT_LANGUAGE_ENTRY_RE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([01](?:\.\d{0,3})?))?\s*$")
+
+
+def preferred_language(header: str) -> str:
+    """The language range a visitor ranks first in ``Accept-Language`` (RFC 9110), or "".
+
+    Written here because Django's parser is private (``trans_real``) and its
+    public ``get_language_from_request`` only answers among the site's own
+    LANGUAGES, which need not include Chinese. Malformed entries are skipped.
+    """
+    best, best_q = "", 0.0
+    for entry in header[:500].split(","):
+        match = ACCEPT_LANGUAGE_ENTRY_RE.match(entry)
+        if not match:
+            continue
+        q = float(match.group(2)) if match.group(2) else 1.0
+        if q > best_q:  # the first of equal weights wins
+            best, best_q = match.group(1).lower(), q
+    return best
+
+
 def prefers_chinese(request: HttpRequest) -> bool:
-    accepted = parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", "")[:500])
-    return bool(accepted) and accepted[0][0].lower().startswith("zh")
+    return preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE", "")).startswith("zh")
 
 
 def _text(row: dict[str, Any], chinese: bool) -> str:

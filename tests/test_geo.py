@@ -266,3 +266,23 @@ def test_contact_text_is_escaped_and_linked():
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<br>" in html
     assert "<a" not in render_text("javascript:alert(1)")  # shown as text, never a link
+
+
+@pytest.mark.parametrize(
+    ("header", "first"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh-cn"),
+        ("ja,zh-CN;q=0.9", "ja"),
+        ("en;q=0.5, zh-TW;q=0.8", "zh-tw"),
+        ("zh;q=0, ja;q=0.1", "ja"),
+        ("*;q=0.3, zh", "zh"),
+        ("", ""),
+        ("garbage;;q=x, zh-Hant-TW", "zh-hant-tw"),
+        ("en-US;q=1.0, zh;q=1.0", "en-us"),
+        ("x" * 600, ""),
+    ],
+)
+def test_the_visitors_first_language(header, first):
+    from formguard.contacts import preferred_language
+
+    assert preferred_language(header) == first
