@@ -30,6 +30,10 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ban_growth": 4.0,
     "ban_max": 30 * 24 * 3600,
     "ban_lookback": 30 * 24 * 3600,
+    # IPv6 clients are also counted by this wider network, with its own limits.
+    "ipv6_network_prefix": 48,
+    "ipv6_network_rate_limit": "20/10m",
+    "ipv6_network_burst_count": 40,
     "captcha_required": True,
     "captcha_min_score": 0.5,
     "country_mode": "off",

@@ -49,7 +49,9 @@ def render_text(text: str) -> SafeString:
 
 
 # One entry of Accept-Language: a language range and an optional q-value.
-ACCEPT_LANGUAGE_ENTRY_RE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([01](?:\.\d{0,3})?))?\s*$")
+ACCEPT_LANGUAGE_ENTRY_RE = re.compile(
+    r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([01](?:\.\d{0,3})?))?\s*$"
+)
 
 
 def preferred_language(header: str) -> str:

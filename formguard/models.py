@@ -145,6 +145,30 @@ class FormPolicy(models.Model):
             "(2592000 = 30 days). After that a reassigned address starts again with the first ban."
         ),
     )
+    ipv6_network_prefix = models.PositiveSmallIntegerField(
+        _("IPv6 network prefix"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(16), MaxValueValidator(64)],
+        help_text=_(
+            "IPv6 clients are also counted together by this wider network (48: one customer's whole "
+            "allocation), so that one holder cannot spread a flood over thousands of /64s."
+        ),
+    )
+    ipv6_network_rate_limit = models.CharField(
+        _("rate limit per IPv6 network"),
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text=_("POSTs allowed per IPv6 network per form, e.g. “20/10m”."),
+    )
+    ipv6_network_burst_count = models.PositiveIntegerField(
+        _("burst per IPv6 network: POSTs"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("An IPv6 network that sends more POSTs than this within the burst window is banned as one."),
+    )
 
     captcha_required = models.BooleanField(
         _("captcha required"),

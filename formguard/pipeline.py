@@ -23,6 +23,7 @@ the incident is recorded and the next checks run.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,7 +37,7 @@ from django.utils import timezone
 
 from . import captcha, geo, ratelimits, rules
 from .conf import conf
-from .ip import IPAddress, bucket, bucket_key, client_ip
+from .ip import IPAddress, IPNetwork, bucket, bucket_key, client_ip, network_text
 from .models import BlockRule, CountryMode, Reason
 from .policies import Closure, Policy, get_policy
 from .store import StoreUnavailable
@@ -78,25 +79,48 @@ class Attempt:
         return geo.country_of(self.ip)
 
     @cached_property
-    def usage(self) -> tuple[ratelimits.Usage, ratelimits.Usage] | None:
-        """This submission counted in its rate-limit and burst windows, in one
-        round trip; None when the store cannot count."""
+    def network(self) -> IPNetwork | None:
+        """An IPv6 client's wider network (a /48), counted as one besides its /64."""
+        prefix = self.policy.ipv6_network_prefix
+        if self.ip.version != 6 or not prefix or prefix >= conf.IPV6_PREFIX:
+            return None
+        return ipaddress.ip_network((self.ip, prefix), strict=False)
+
+    @cached_property
+    def usage(self) -> Usage | None:
+        """This submission counted in every window that applies, in one round
+        trip; None when the store cannot count."""
         policy = self.policy
+        limits = [
+            ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
+            ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
+        ]
+        network = self.network
+        if network is not None:
+            wide = network_text(network)
+            limits += [
+                ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit),
+                ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate),
+            ]
         try:
-            rate, burst = ratelimits.hit(
-                (
-                    ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
-                    ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
-                ),
-                self.now.timestamp(),
-            )
+            counts = ratelimits.hit(limits, self.now.timestamp())
         except StoreUnavailable:
             return None
-        return rate, burst
+        return Usage(*counts) if network is not None else Usage(counts[0], counts[1])
 
     @property
     def wants_captcha(self) -> bool:
         return bool(self.policy.captcha_required) or self.challenged
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A submission's counts: its client's, and for IPv6 its wider network's."""
+
+    rate: ratelimits.Usage
+    burst: ratelimits.Usage
+    network_rate: ratelimits.Usage | None = None
+    network_burst: ratelimits.Usage | None = None
 
 
 @dataclass(frozen=True)
@@ -184,8 +208,13 @@ def _cache_down_verdict(check: str) -> Verdict | None:
     return None
 
 
-def _burst_verdict(attempt: Attempt, burst: ratelimits.Usage) -> Verdict | None:
-    if not burst.exceeded:
+def _burst_verdict(attempt: Attempt, usage: Usage) -> Verdict | None:
+    # A whole IPv6 network bursting is banned as one; else the client.
+    if usage.network_burst is not None and usage.network_burst.exceeded:
+        network, burst = attempt.network, usage.network_burst
+    elif usage.burst.exceeded:
+        network, burst = bucket(attempt.ip), usage.burst
+    else:
         return None
     policy = attempt.policy
     return Verdict.refuse(
@@ -193,14 +222,14 @@ def _burst_verdict(attempt: Attempt, burst: ratelimits.Usage) -> Verdict | None:
         Reason.BURST,
         403,
         ban={
-            "network": bucket(attempt.ip),
+            "network": network,
             "form_key": attempt.form_key,
             "first": policy.ban_duration,
             "growth": policy.ban_growth,
             "cap": policy.ban_max,
             "lookback": policy.ban_lookback,
         },
-        detail={"posts": burst.count, "window": policy.burst_window},
+        detail={"posts": burst.count, "window": policy.burst_window, "network": network_text(network)},
     )
 
 
@@ -210,17 +239,17 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
     usage = attempt.usage
     if usage is None:
         return _cache_down_verdict("rate_limit")
-    rate, burst = usage
-    if not rate.exceeded:
+    exceeded = [u for u in (usage.rate, usage.network_rate) if u is not None and u.exceeded]
+    if not exceeded:
         return None
     # A refused POST still counts towards a burst: an IP that keeps
     # hitting the rate limit is the one to ban.
-    return _burst_verdict(attempt, burst) or Verdict.refuse(
+    return _burst_verdict(attempt, usage) or Verdict.refuse(
         "rate_limit",
         Reason.RATE_LIMITED,
         429,
-        retry_after=rate.seconds_left,
-        detail={"rate": attempt.policy.rate_limit},
+        retry_after=max(u.seconds_left for u in exceeded),
+        detail={"rate": attempt.policy.rate_limit if usage.rate.exceeded else attempt.policy.ipv6_network_rate_limit},
     )
 
 
@@ -230,7 +259,7 @@ def check_burst(attempt: Attempt) -> Verdict | None:
     usage = attempt.usage
     if usage is None:
         return _cache_down_verdict("burst")
-    return _burst_verdict(attempt, usage[1])
+    return _burst_verdict(attempt, usage)
 
 
 def check_traps(attempt: Attempt) -> Verdict | None:

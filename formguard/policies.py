@@ -34,6 +34,9 @@ INHERITED_FIELDS = (
     "ban_growth",
     "ban_max",
     "ban_lookback",
+    "ipv6_network_prefix",
+    "ipv6_network_rate_limit",
+    "ipv6_network_burst_count",
     "captcha_required",
     "captcha_min_score",
     "country_mode",
@@ -78,6 +81,9 @@ class Policy:
     ban_growth: float
     ban_max: int
     ban_lookback: int = 30 * 24 * 3600
+    ipv6_network_prefix: int = 48
+    ipv6_network_rate_limit: str = "20/10m"
+    ipv6_network_burst_count: int = 40
     captcha_required: bool = False
     captcha_min_score: float = 0.5
     country_mode: str = "off"
@@ -89,6 +95,10 @@ class Policy:
     @property
     def burst_rate(self) -> str:
         return f"{self.burst_count}/{self.burst_window}s"
+
+    @property
+    def ipv6_network_burst_rate(self) -> str:
+        return f"{self.ipv6_network_burst_count}/{self.burst_window}s"
 
     def admits_country(self, country: str) -> bool:
         """Whether a visitor from ``country`` (ISO code, ZZ or XX) gets the form."""

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import http_date
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from . import contacts, incidents, rules, signals
@@ -121,6 +121,30 @@ SUBMITTED_MARKER = "<!--formguard:submitted-->"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
+# formguard refuses before the site's form exists, so it cannot ask the form
+# for its labels: the usual field names get a label in the visitor's language,
+# any other shows its name.
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "email": gettext_lazy("Email address"),
+    "mail": gettext_lazy("Email address"),
+    "phone": gettext_lazy("Telephone"),
+    "tel": gettext_lazy("Telephone"),
+    "company": gettext_lazy("Company"),
+    "subject": gettext_lazy("Subject"),
+    "message": gettext_lazy("Message"),
+    "body": gettext_lazy("Message"),
+    "inquiry": gettext_lazy("Message"),
+}
+
+
+def _box(name: str, value: str) -> SafeString:
+    label = FIELD_LABELS.get(name.lower(), name)
+    if "\n" in value or len(value) > 80:
+        return format_html('<label>{}<textarea readonly name="fg-copy-{}">{}</textarea></label>', label, name, value)
+    return format_html('<label>{}<input readonly name="fg-copy-{}" value="{}"></label>', label, name, value)
+
+
 def submitted_html(fields: list[tuple[str, str]]) -> str:
     """What the visitor typed, to copy (``{{ submitted_html }}`` in the refusal templates).
 
@@ -129,11 +153,7 @@ def submitted_html(fields: list[tuple[str, str]]) -> str:
     """
     if not fields:
         return ""
-    boxes = format_html_join(
-        "\n",
-        '<label>{}<br><textarea readonly name="fg-copy-{}">{}</textarea></label>',
-        ((name, name, value) for name, value in fields),
-    )
+    boxes = mark_safe("\n".join(_box(name, value) for name, value in fields))  # noqa: S308 (each box escaped)
     return format_html(
         '<section class="fg-submitted">\n<h2>{}</h2>\n<p class="fg-note">{}</p>\n{}\n</section>',
         _("Your message was not sent"),

@@ -131,3 +131,19 @@ def test_command_speaks_japanese_on_a_japanese_site(capsys):
     out = capsys.readouterr().out
     assert "フォーム 'contact' を" in out and "まで停止しました" in out
     assert "停止中（" in out
+
+
+@pytest.mark.django_db
+def test_the_typed_text_comes_back_labelled_in_the_visitors_language_and_escaped(client):
+    from django.core.management import call_command
+
+    call_command("formguard", "close", "--for", "1h")
+    typed = {"name": "山田 太郎", "email": "taro@example.jp", "message": "一行目\n<b>二行目</b>"}
+    page = client.post("/contact/", typed, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "お名前" in page and "メールアドレス" in page and "お問い合わせ内容" in page
+    assert ">name<" not in page
+    assert 'value="山田 太郎"' in page
+    assert "一行目\n&lt;b&gt;二行目&lt;/b&gt;</textarea>" in page
+    assert "<b>" not in page
+    english = client.post("/contact/", typed, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Email address" in english and "お名前" not in english

@@ -387,3 +387,29 @@ def test_dead_cache_blacklist_and_close_switch_still_work(dead_cache, client, co
     call_command("formguard", "close", "--form", "contact")
     assert client.get("/contact/").status_code == 503
     assert Incident.objects.filter(reason=Reason.CLOSED).exists()
+
+
+def test_an_ipv6_48_spraying_its_64s_is_limited_and_banned_as_one(client, contact_data, mailoutbox):
+    """One holder of a /48 owns 65,536 /64s: each /64 alone stays under the
+    per-client limit, the /48 does not (policy: 20 per 10 minutes, burst 40)."""
+    FormPolicy.objects.filter(form_key="*").update(burst_count=1000, ipv6_network_burst_count=30)
+    from formguard import policies
+
+    policies.invalidate()
+    sprayer = [f"2001:db8:77:{i:x}::1" for i in range(40)]
+    statuses = [post(client, contact_data, ip=ip).status_code for ip in sprayer]
+    assert statuses[:20] == [302] * 20
+    assert set(statuses[20:30]) == {429}
+    assert statuses[30] == 403
+    rule = BlockRule.objects.get()
+    assert rule.network == "2001:db8:77::/48" and rule.source == BlockRule.Source.AUTOMATIC
+    # Every /64 of it is refused now, and the neighbouring /48 is not.
+    assert post(client, contact_data, ip="2001:db8:77:ffff::9").status_code == 403
+    assert post(client, contact_data, ip="2001:db8:78::1").status_code == 302
+    assert len(mailoutbox) == 21
+
+
+def test_ipv4_clients_have_no_network_counter(client, contact_data):
+    # 30 addresses of one /24 are 30 clients: no wider counter for IPv4.
+    statuses = [post(client, contact_data, ip=f"198.51.100.{i}").status_code for i in range(1, 31)]
+    assert statuses == [302] * 30
