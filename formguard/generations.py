@@ -26,7 +26,7 @@ from .store import StoreUnavailable, get_store
 T = TypeVar("T")
 
 # A switch flipped anywhere is seen everywhere within this plus one request.
-SYNC_INTERVAL = 0.5
+SYNC_INTERVAL = 0.25
 
 NAMES = ("policies", "contacts", "rules", "rules_full")
 _KEYS = tuple(f"generation:{name}" for name in NAMES)
