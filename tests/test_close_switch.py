@@ -147,3 +147,17 @@ def test_the_typed_text_comes_back_labelled_in_the_visitors_language_and_escaped
     assert "<b>" not in page
     english = client.post("/contact/", typed, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Email address" in english and "お名前" not in english
+
+
+@pytest.mark.django_db
+def test_status_says_where_the_state_lives_and_whether_it_answers(capsys):
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    from formguard.store import get_store
+
+    call_command("formguard", "status")
+    assert f"the embedded store {get_store().path}, shared by every process of this machine" in capsys.readouterr().out
+    with override_settings(FORMGUARD={"STATE_PATH": "/proc/formguard-dead/state.sqlite3"}):
+        call_command("formguard", "status")
+    assert "does not answer" in capsys.readouterr().out

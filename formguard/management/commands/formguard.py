@@ -27,6 +27,7 @@ from formguard import captcha, diagnosis, geo, policies, reports, rules
 from formguard.conf import conf
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
+from formguard.store import StoreUnavailable, get_store
 
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -123,6 +124,23 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "handle_" + options["action"])(**options)
 
+    def _status_of_store(self) -> None:
+        # This command and the site must share the store, or a switch flipped
+        # here would not reach the site: say which one it is.
+        store = get_store()
+        if store.name == "embedded":
+            where = _("the embedded store %(path)s, shared by every process of this machine") % {"path": store.path}
+        else:
+            where = _("Redis (cache %(alias)s), shared by every process that names it") % {"alias": store.alias}
+        try:
+            store.read(["generation:policies"])
+        except StoreUnavailable as exc:
+            self.stdout.write(
+                self.style.ERROR(_("State: %(where)s — does not answer: %(error)s") % {"where": where, "error": exc})
+            )
+            return
+        self.stdout.write(_("State: %(where)s") % {"where": where})
+
     def handle_status(self, **options: Any) -> None:
         now = timezone.now()
         rows = list(FormPolicy.objects.all())
@@ -157,6 +175,7 @@ class Command(BaseCommand):
         self.stdout.write(
             _("Block rules in force: %(bans)d blacklist, %(allows)d allowlist.") % {"bans": bans, "allows": allows}
         )
+        self._status_of_store()
         provider = captcha.get_provider()
         if provider is None:
             self.stdout.write(self.style.WARNING(_("Captcha: off (no keys in FORMGUARD['CAPTCHA'])")))
