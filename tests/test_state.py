@@ -22,6 +22,7 @@ import pytest
 import requests
 import time_machine
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from formguard import policies, ratelimits, reports, rules
@@ -324,3 +325,20 @@ def test_a_sites_own_test_suite_passes_with_the_helper(tmp_path):
     )
     assert done.returncode != 0
     assert "429" in done.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_every_process_of_a_site_finds_the_same_store_by_itself(tmp_path):
+    from formguard.store import default_state_path
+
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "site.sqlite3")}
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "shop", "HOST": "127.0.0.1"}
+    with override_settings(DATABASES={"default": sqlite}):
+        assert default_state_path() == tmp_path / "site.sqlite3-formguard"
+    with override_settings(DATABASES={"default": {**sqlite, "NAME": ":memory:"}}):
+        assert str(os.getpid()) in default_state_path().name
+    with override_settings(DATABASES={"default": postgres}):
+        first = default_state_path()
+        assert first == default_state_path() and first.parent.name.startswith("formguard-")
+    with override_settings(DATABASES={"default": {**postgres, "NAME": "other_shop"}}):
+        assert default_state_path() != first

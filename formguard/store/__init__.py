@@ -35,10 +35,13 @@ _store_config: tuple[object, ...] | None = None
 def default_state_path() -> Path:
     """Where the embedded store lives when ``FORMGUARD["STATE_PATH"]`` is not set.
 
-    Every process of one site must find the same file without being told,
-    so the name is derived from what they share: the settings module and the
-    database. It sits in a directory of the user's own in the system's
-    temporary directory (mode 0700: other local users cannot plant a file there).
+    Every process of one site must find the same file without being told.
+    With a SQLite database it lies beside the database file
+    (``db.sqlite3-formguard``). Otherwise its name is derived from what the
+    processes share, the settings module and the database, in a directory of
+    the user's own in the system's temporary directory (mode 0700: other
+    local users cannot plant a file there); a command line run as another
+    user than the site's then needs ``FORMGUARD["STATE_PATH"]``.
 
     A site whose database lives in memory (a test run) is one process: its
     state is that process's alone, so parallel and successive test runs never
@@ -46,12 +49,16 @@ def default_state_path() -> Path:
     """
     database = settings.DATABASES.get("default", {})
     name = str(database.get("NAME", ""))
-    if database.get("ENGINE", "").endswith("sqlite3") and (name == ":memory:" or "mode=memory" in name):
-        path = _state_dir() / f"state-memory-{os.getpid()}.sqlite3"
-        if path not in _temporary:
-            _temporary.add(path)
-            atexit.register(_remove, path)
-        return path
+    if database.get("ENGINE", "").endswith("sqlite3"):
+        if name == ":memory:" or "mode=memory" in name:
+            path = _state_dir() / f"state-memory-{os.getpid()}.sqlite3"
+            if path not in _temporary:
+                _temporary.add(path)
+                atexit.register(_remove, path)
+            return path
+        # Beside the database: whoever runs the site or its command line
+        # must reach that file, and so finds this one, whatever its user.
+        return Path(f"{name}-formguard")
     identity = "|".join(
         str(part)
         for part in (
