@@ -126,8 +126,8 @@ NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 # any other shows its name.
 FIELD_LABELS = {
     "name": gettext_lazy("Name"),
-    "email": gettext_lazy("Email address"),
-    "mail": gettext_lazy("Email address"),
+    "email": gettext_lazy("Email"),
+    "mail": gettext_lazy("Email"),
     "phone": gettext_lazy("Telephone"),
     "tel": gettext_lazy("Telephone"),
     "company": gettext_lazy("Company"),

@@ -146,7 +146,7 @@ def test_the_typed_text_comes_back_labelled_in_the_visitors_language_and_escaped
     assert "一行目\n&lt;b&gt;二行目&lt;/b&gt;</textarea>" in page
     assert "<b>" not in page
     english = client.post("/contact/", typed, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Email address" in english and "お名前" not in english
+    assert "Email" in english and "お名前" not in english
 
 
 @pytest.mark.django_db
