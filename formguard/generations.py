@@ -21,12 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.db import transaction
+
 from .store import StoreUnavailable, get_store
 
 T = TypeVar("T")
 
 # A switch flipped anywhere is seen everywhere within this plus one request.
 SYNC_INTERVAL = 0.25
+# Kept rows are reloaded after this long whatever the generations say: a
+# store that lost its counters (a Redis restarted without persistence)
+# counts from 0 again and could meet a generation a process kept.
+MAX_AGE = 60.0
 
 NAMES = ("policies", "contacts", "rules", "rules_full")
 _KEYS = tuple(f"generation:{name}" for name in NAMES)
@@ -74,10 +80,17 @@ def changed(*names: str) -> None:
         for name in names:
             _rows.pop(name, None)
         _snapshot = _EXPIRED
-    # While the store is down the others sync from the database once per
-    # interval instead.
-    with contextlib.suppress(StoreUnavailable):
-        get_store().bump([f"generation:{name}" for name in names])
+    keys = [f"generation:{name}" for name in names]
+
+    def bump() -> None:
+        # While the store is down the others sync from the database once per
+        # interval instead.
+        with contextlib.suppress(StoreUnavailable):
+            get_store().bump(keys)
+
+    # After the commit: a process that reloaded between the bump and the
+    # commit would keep the old rows under the new generation for good.
+    transaction.on_commit(bump)
 
 
 def cached_rows(name: str, load: Callable[[], T]) -> T:
@@ -85,7 +98,7 @@ def cached_rows(name: str, load: Callable[[], T]) -> T:
     generations = current()
     entry = _rows.get(name)
     now = time.monotonic()
-    if entry is not None:
+    if entry is not None and now - entry.loaded_at < MAX_AGE:
         if generations is not None and entry.generation == generations[name]:
             return entry.rows
         if generations is None and now - entry.loaded_at < SYNC_INTERVAL:

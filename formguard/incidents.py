@@ -20,26 +20,29 @@ per refusal): exactness wins over write volume during an outage.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 
 from .conf import conf
 from .models import BlockRule, Incident
-from .store import Pending, StoreUnavailable, get_store
+from .store import Pending, Store, StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.security")
 
-# Keys moved to the database per batch (one statement of each kind).
+# Keys moved to the database per batch (one statement of each kind), and
+# the most a reader moves at once.
 FLUSH_BATCH = 500
+MAX_FLUSH = 200_000
 # The flush claim outlives any sane batch; a flusher that dies frees it then.
 FLUSH_CLAIM = "incidents:flush"
 FLUSH_CLAIM_TTL = 60.0
@@ -98,12 +101,38 @@ def _row_values(event: Event, now: datetime) -> dict[str, Any]:
 
 
 _next_flush = 0.0
+_TIMES = ("first_seen", "last_seen")
+
+
+def _to_detail(values: dict[str, Any]) -> bytes:
+    # JSON, not pickle: whoever can write the store must not be able to run code.
+    plain = {k: (v.timestamp() if k in _TIMES else v) for k, v in values.items()}
+    return json.dumps(plain, default=str).encode()
+
+
+def _from_detail(detail: bytes) -> dict[str, Any]:
+    values = json.loads(detail)
+    return {k: (_aware(v) if k in _TIMES else v) for k, v in values.items()}
 
 
 def forget() -> None:
     """Let this process flush on its next refusal (tests)."""
     global _next_flush
     _next_flush = 0.0
+
+
+_TIMES = ("first_seen", "last_seen")
+
+
+def _to_detail(values: dict[str, Any]) -> bytes:
+    # JSON, not pickle: whoever can write the store must not be able to run code.
+    plain = {k: (v.timestamp() if k in _TIMES else v) for k, v in values.items()}
+    return json.dumps(plain, default=str).encode()
+
+
+def _from_detail(detail: bytes) -> dict[str, Any]:
+    values = json.loads(detail)
+    return {k: (_aware(v) if k in _TIMES else v) for k, v in values.items()}
 
 
 def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
@@ -116,17 +145,24 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
     store = get_store()
     try:
         if store.tally(key, now.timestamp()) == 1:
-            store.annotate(key, pickle.dumps(_row_values(describe(), now), pickle.HIGHEST_PROTOCOL))
-        moment = time.monotonic()
-        if moment >= _next_flush:
-            _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
-            if store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
-                try:
-                    _flush_batch(now)
-                finally:
-                    store.release(FLUSH_CLAIM)
+            store.annotate(key, _to_detail(_row_values(describe(), now)))
     except StoreUnavailable:
         _record_without_store(key, describe, now)
+        return
+    moment = time.monotonic()
+    if moment >= _next_flush:
+        _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
+        # One batch, on the way: the refusal itself is recorded already, so a
+        # flush that cannot run now (the store or the database busy) waits
+        # for the next one rather than failing the response.
+        try:
+            if store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
+                try:
+                    _flush_batch(store.pending(FLUSH_BATCH))
+                finally:
+                    _release(store)
+        except (StoreUnavailable, DatabaseError) as exc:
+            logger.warning("formguard: incident counts not flushed now (%s); they wait for the next flush.", exc)
 
 
 def _log_new(row: Incident) -> None:
@@ -159,7 +195,7 @@ def _orphan_values(key: str, pending: Pending) -> dict[str, Any]:
 
 def _new_row(item: Pending, now: float) -> Incident | None:
     if item.detail is not None:
-        values = pickle.loads(item.detail)  # noqa: S301 (written by record() above)
+        values = _from_detail(item.detail)
     elif now - item.last_seen > ORPHAN_AGE:
         values = _orphan_values(item.key, item)
     else:
@@ -167,12 +203,16 @@ def _new_row(item: Pending, now: float) -> Incident | None:
     return Incident(key=item.key, count=0, **values)
 
 
-def _flush_batch(now: datetime | None = None) -> int:
-    """Move one batch of tallies into the database; how many refusals were moved."""
-    store = get_store()
-    items = store.pending(FLUSH_BATCH)
+def _release(store: Store) -> None:
+    with contextlib.suppress(StoreUnavailable):
+        store.release(FLUSH_CLAIM)
+
+
+def _flush_batch(items: list[Pending]) -> int:
+    """Move a batch of tallies into the database; how many refusals were moved."""
     if not items:
         return 0
+    store = get_store()
     moment = time.time()
     keys = [item.key for item in items]
     with transaction.atomic():
@@ -207,10 +247,13 @@ def _flush_batch(now: datetime | None = None) -> int:
                 hits=F("hits")
                 + Case(*(When(pk=pk, then=Value(n)) for pk, n in hits.items()), output_field=IntegerField())
             )
-    # After the commit: a crash in between counts a batch twice rather
-    # than losing it.
-    store.settle({item.key: item.count for item in ready})
-    return sum(item.count for item in ready)
+    # After the commit: a crash in between counts a batch twice rather than
+    # losing it. (A reader that flushes inside a transaction of its own which
+    # then rolls back loses what it moved: formguard's readers flush before
+    # they read, and nothing after that writes.)
+    amounts = {item.key: item.count for item in ready}
+    store.settle(amounts)
+    return sum(amounts.values())
 
 
 def _aware(epoch: float) -> datetime:
@@ -245,13 +288,17 @@ def flush_pending(since: datetime | None = None) -> int:
                 return 0
             time.sleep(0.02)
         try:
-            while True:
-                batch = _flush_batch()
-                moved += batch
-                if batch == 0:
+            # What is pending now, once: a flood tallying on meanwhile must
+            # not keep the reader flushing, nor outlive the claim (a second
+            # flusher would count the same tallies again).
+            snapshot = store.pending(MAX_FLUSH)
+            stop_at = time.monotonic() + FLUSH_CLAIM_TTL / 2
+            for start in range(0, len(snapshot), FLUSH_BATCH):
+                moved += _flush_batch(snapshot[start : start + FLUSH_BATCH])
+                if time.monotonic() > stop_at:
                     break
         finally:
-            store.release(FLUSH_CLAIM)
+            _release(store)
     except StoreUnavailable:
         pass
     return moved

@@ -20,6 +20,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from . import generations
+from .generations import MAX_AGE
 from .ip import IPAddress, IPNetwork, network_text, normalize, parse_network
 from .models import ActionLog, BlockRule
 
@@ -183,14 +184,15 @@ def get_index() -> RuleIndex:
     index = _index
     now = time.monotonic()
     if index is not None and not _dirty and now - _index_built < FULL_REBUILD_INTERVAL:
-        if generation is not None and generation == _index_generation:
+        if generation is not None and generation == _index_generation and now - _synced_monotonic < MAX_AGE:
             return index
         if generation is None and now - _synced_monotonic < generations.SYNC_INTERVAL:
             return index
     with _lock:
         index = _index
         age = time.monotonic() - _index_built
-        if index is not None and not _dirty and generation is not None and generation == _index_generation:
+        fresh = time.monotonic() - _synced_monotonic < MAX_AGE
+        if index is not None and not _dirty and generation is not None and generation == _index_generation and fresh:
             return index
         started = timezone.now()
         incremental = (

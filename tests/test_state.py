@@ -342,3 +342,74 @@ def test_every_process_of_a_site_finds_the_same_store_by_itself(tmp_path):
         assert first == default_state_path() and first.parent.name.startswith("formguard-")
     with override_settings(DATABASES={"default": {**postgres, "NAME": "other_shop"}}):
         assert default_state_path() != first
+
+
+def test_a_switch_is_announced_only_when_its_transaction_commits():
+    from django.db import transaction
+
+    from formguard import generations
+
+    store = get_store()
+
+    def generation():
+        return store.read(["generation:policies"]).get("generation:policies", 0)
+
+    before = generation()
+    with transaction.atomic():
+        policies.set_closed("contact", True)
+        # Another process reloading now would read the old row: it must not
+        # be told of a new generation yet.
+        assert generation() == before
+    assert generation() > before
+    generations.expire()
+    assert policies.get_policy("contact").closure_at(timezone.now()) is not None
+
+
+def test_a_late_request_counts_in_the_newer_window():
+    from formguard.store import WindowCounter
+
+    store = get_store()
+    assert store.hit([WindowCounter("late:x", 200, 60)]) == [1]
+    assert store.hit([WindowCounter("late:x", 200, 60)]) == [2]
+    # Read the clock before the boundary, written after the newer window began.
+    assert store.hit([WindowCounter("late:x", 100, 60)]) == [3]
+    assert store.hit([WindowCounter("late:x", 300, 60)]) == [1]
+
+
+def test_a_state_directory_others_could_write_is_refused(tmp_path):
+    from formguard.store import StoreUnavailable
+    from formguard.store.embedded import EmbeddedStore
+
+    shared = tmp_path / "formguard-someone"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(StoreUnavailable, match="this user's alone"):
+        EmbeddedStore(shared / "state.sqlite3", private_dir=True).read(["x"])
+    shared.chmod(0o700)
+    assert EmbeddedStore(shared / "state.sqlite3", private_dir=True).read(["x"]) == {}
+
+
+def test_a_reader_flush_ends_while_a_flood_goes_on(client):
+    import threading
+
+    from formguard import incidents
+
+    rules.add_rule("10.9.0.0/16")
+    for i in range(50):
+        client.post("/t/plain/", {"m": "x"}, REMOTE_ADDR=f"10.9.0.{i + 1}")
+    store = get_store()
+    stop = threading.Event()
+
+    def flood():
+        while not stop.is_set():
+            store.tally(f"{int(time.time())}|0|closed|10.9.9.9|plain", time.time())
+
+    thread = threading.Thread(target=flood)
+    thread.start()
+    try:
+        started = time.monotonic()
+        incidents.flush_pending()
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        thread.join()

@@ -91,7 +91,9 @@ def _remove(path: Path) -> None:
 
 
 def _config() -> tuple[object, ...]:
-    return (conf.CACHE, conf.STATE_PATH, conf.KEY_PREFIX)
+    # The pid: a forked process (a parallel test runner's worker) whose
+    # database is in memory has a store of its own, not its parent's.
+    return (conf.CACHE, conf.STATE_PATH, conf.KEY_PREFIX, os.getpid())
 
 
 def _make() -> Store:
@@ -99,7 +101,10 @@ def _make() -> Store:
     if alias is None:
         from .embedded import EmbeddedStore
 
-        return EmbeddedStore(conf.STATE_PATH or default_state_path())
+        if conf.STATE_PATH:
+            return EmbeddedStore(conf.STATE_PATH)
+        path = default_state_path()
+        return EmbeddedStore(path, private_dir=path.parent == _state_dir())
     backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
     if backend not in REDIS_BACKENDS:
         raise ImproperlyConfigured(

@@ -17,9 +17,10 @@ within the longest window (expired rows are deleted once a minute).
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -54,10 +55,33 @@ def _hit_sql(count: int) -> str:
     return (
         f"INSERT INTO counter (key, window, n, expires) VALUES {rows} "  # noqa: S608 (placeholders only)
         "ON CONFLICT (key) DO UPDATE SET "
-        "n = CASE WHEN counter.window = excluded.window THEN counter.n + 1 ELSE 1 END, "
-        "window = excluded.window, expires = excluded.expires "
+        # A newer window starts from 1; a request that read the clock just
+        # before a boundary but writes after it counts in the newer one.
+        "n = CASE WHEN excluded.window > counter.window THEN 1 ELSE counter.n + 1 END, "
+        "window = MAX(counter.window, excluded.window), expires = MAX(counter.expires, excluded.expires) "
         "RETURNING key, n"
     )
+
+
+def _check_private(directory: Path) -> None:
+    """Refuse a directory another user could write: they could plant the state file."""
+    info = directory.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise PermissionError(
+            f"{directory} is not a directory of this user's alone (mode 0700): set FORMGUARD['STATE_PATH']"
+        )
+
+
+def _hand_over(path: Path) -> None:
+    """A state file made by root (``migrate`` or the command line run as root)
+    goes to the owner of its directory, the site's user: else the site could
+    not write it and would stop counting. SQLite gives its -wal and -shm files
+    the owner of the database file by itself."""
+    if os.geteuid() != 0:
+        return
+    owner = path.parent.stat()
+    if owner.st_uid != 0:
+        os.chown(path, owner.st_uid, owner.st_gid)
 
 
 @lru_cache(maxsize=8)
@@ -68,9 +92,11 @@ def _placeholders(count: int) -> str:
 class EmbeddedStore(Store):
     name = "embedded"
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, private_dir: bool = False):
         super().__init__()
         self.path = str(path)
+        # The default directory under /tmp: it must be this user's alone.
+        self.private_dir = private_dir
         self._local = threading.local()
         self._next_cleanup = 0.0
 
@@ -78,7 +104,11 @@ class EmbeddedStore(Store):
         return f"embedded SQLite {self.path}"
 
     def _connect(self) -> sqlite3.Connection:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.private_dir:
+            _check_private(path.parent)
+        created = not path.exists()
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         connection.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit is not fsync'ed, so counting costs no disk
@@ -86,6 +116,8 @@ class EmbeddedStore(Store):
         # last moments of counts.
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
+        if created:
+            _hand_over(path)
         return connection
 
     @property
@@ -175,13 +207,13 @@ class EmbeddedStore(Store):
         rows = self._run("SELECT value FROM claim WHERE key = ? AND expires >= ?", (key, time.time()))
         if not rows or rows[0][0] is None:
             return None
-        return pickle.loads(rows[0][0])  # noqa: S301 (written by this process's code only)
+        return json.loads(rows[0][0])
 
     def put(self, key: str, value: Any, ttl: float | None) -> None:
         expires = FOREVER if ttl is None else time.time() + ttl
         self._run(
             "INSERT OR REPLACE INTO claim (key, value, expires) VALUES (?, ?, ?)",
-            (key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL), expires),
+            (key, json.dumps(value), expires),
         )
 
     def tally(self, key: str, now: float) -> int:

@@ -13,7 +13,7 @@ the cache's own pool.
 
 from __future__ import annotations
 
-import pickle
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +35,11 @@ local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 return n
+"""
+
+ANNOTATE = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) end
+return 0
 """
 
 SETTLE = """
@@ -86,6 +91,7 @@ class RedisStore(Store):
         self._client = client_for_alias(alias)
         self._hit = self._client.register_script(HIT)
         self._tally = self._client.register_script(TALLY)
+        self._annotate = self._client.register_script(ANNOTATE)
         self._settle = self._client.register_script(SETTLE)
         self._tallies = (f"{prefix}:tally:n", f"{prefix}:tally:last", f"{prefix}:tally:detail")
 
@@ -126,17 +132,18 @@ class RedisStore(Store):
 
     def get(self, key: str) -> Any:
         raw = self._call(self._client.get, self._key("v", key))
-        return pickle.loads(raw) if raw else None  # noqa: S301 (written by formguard only)
+        return json.loads(raw) if raw else None
 
     def put(self, key: str, value: Any, ttl: float | None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        self._call(self._client.set, self._key("v", key), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), px=px)
+        self._call(self._client.set, self._key("v", key), json.dumps(value), px=px)
 
     def tally(self, key: str, now: float) -> int:
         return int(self._call(self._tally, keys=self._tallies[:2], args=[key, repr(now)]))
 
     def annotate(self, key: str, detail: bytes) -> None:
-        self._call(self._client.hsetnx, self._tallies[2], key, detail)
+        # Not for a tally a flush has just settled: nothing would delete it.
+        self._call(self._annotate, keys=[self._tallies[0], self._tallies[2]], args=[key, detail])
 
     def pending(self, limit: int) -> list[Pending]:
         pipe = self._client.pipeline(transaction=True)
