@@ -55,7 +55,7 @@ return 0
 """
 
 # Options of Django's RedisCache that are not connection-pool options.
-_DJANGO_ONLY_OPTIONS = ("serializer", "pool_class", "parser_class", "db")
+_DJANGO_ONLY_OPTIONS = ("serializer", "pool_class", "parser_class")
 
 
 def client_for_alias(alias: str) -> Any:
