@@ -121,20 +121,6 @@ def forget() -> None:
     _next_flush = 0.0
 
 
-_TIMES = ("first_seen", "last_seen")
-
-
-def _to_detail(values: dict[str, Any]) -> bytes:
-    # JSON, not pickle: whoever can write the store must not be able to run code.
-    plain = {k: (v.timestamp() if k in _TIMES else v) for k, v in values.items()}
-    return json.dumps(plain, default=str).encode()
-
-
-def _from_detail(detail: bytes) -> dict[str, Any]:
-    values = json.loads(detail)
-    return {k: (_aware(v) if k in _TIMES else v) for k, v in values.items()}
-
-
 def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
     """Record one refusal under its ``aggregation_key`` (see the module docstring).
 
