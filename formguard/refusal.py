@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import http_date
 from django.utils.safestring import SafeString, mark_safe
@@ -215,6 +216,8 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         retry_minutes,
         closed_message,
         closure.until if closure else None,
+        # The reopening time is shown in the active time zone.
+        timezone.get_current_timezone_name() if closure and closure.until else "",
         str(verdict.form_error),
         country,
         tuple((c["html"], c["image_url"]) for c in visitor_contacts),
