@@ -94,6 +94,35 @@ class FormPolicyAdmin(admin.ModelAdmin):
             {"fields": ["country_mode", "allowed_countries", "unknown_country", "private_country"]},
         ),
         (
+            _("Bot traps and content rules"),
+            {
+                "fields": [
+                    "honeypot_action",
+                    "time_trap_action",
+                    "time_trap_min",
+                    "time_trap_max",
+                    "message_field",
+                    "email_field",
+                    "japanese_action",
+                    "links_action",
+                    "max_links",
+                    "ng_words_action",
+                    "ng_words",
+                    "sender_action",
+                    "recipient_limit",
+                ],
+                "description": _(
+                    "What each trap or rule does to a submission it catches: refuse (the form comes back with "
+                    "an error and everything typed), require the captcha, or, for signals no person sends, "
+                    "pretend it was sent (the incident keeps the message, to rescue it). Empty: the site-wide default."
+                ),
+            },
+        ),
+        (
+            _("Flood breaker"),
+            {"fields": ["flood_limit", "flood_close_minutes"]},
+        ),
+        (
             _("Rate limit and automatic bans"),
             {
                 "fields": [
@@ -334,10 +363,26 @@ class ReportForm(forms.Form):
         return data
 
 
+class CaughtFilter(admin.SimpleListFilter):
+    """Submissions answered with a fake success: where an owner looks for a
+    real customer's message that a trap caught (its sample holds the text)."""
+
+    title = _("answered")
+    parameter_name = "caught"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("fake_success", _("Caught with a fake success"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "fake_success":
+            return queryset.filter(detail__action="fake_success")
+        return queryset
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ["last_seen", "ip", "country", "form_key", "reason", "count", "monitor_only", "path"]
-    list_filter = ["reason", "form_key", "country", "monitor_only"]
+    list_filter = [CaughtFilter, "reason", "form_key", "country", "monitor_only"]
     search_fields = ["ip", "ip_bucket"]
     date_hierarchy = "first_seen"
     actions = [ban_incident_ips]

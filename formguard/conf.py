@@ -40,6 +40,22 @@ DEFAULT_POLICY: dict[str, Any] = {
     "allowed_countries": "JP",
     "unknown_country": "allow",
     "private_country": "allow",
+    # Bot traps and content rules (README "Bot traps and content rules").
+    "honeypot_action": "refuse",
+    "time_trap_action": "refuse",
+    "time_trap_min": 3,
+    "time_trap_max": 24 * 3600,
+    "message_field": "message",
+    "email_field": "email",
+    "japanese_action": "off",
+    "links_action": "refuse",
+    "max_links": 2,
+    "ng_words_action": "refuse",
+    "ng_words": "",
+    "sender_action": "refuse",
+    "recipient_limit": "3/d",
+    "flood_limit": "off",
+    "flood_close_minutes": 30,
 }
 
 CAPTCHA_DEFAULTS: dict[str, Any] = {

@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 
 ATTRIBUTE = "formguard_form_key"
 FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
+SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
 
 
-def guard_form(form_key: str, *, form_errors: bool = False) -> Callable[[ViewFunc], ViewFunc]:
+def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = None) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view (function, async function or ``as_view()``) as a guarded form.
 
     ::
@@ -32,6 +33,9 @@ def guard_form(form_key: str, *, form_errors: bool = False) -> Callable[[ViewFun
     ``FormGuardFormMixin``, which shows a failed captcha as a form error with
     the visitor's input kept. Without it formguard refuses such a POST with
     its own page, so a view that does not check can never send the mail.
+
+    ``success_url`` (a path or ``reverse_lazy(...)``) is where a "fake
+    success" sends a caught bot; without it, back to the form's own path.
     """
     if not form_key or not isinstance(form_key, str) or form_key == "*":
         raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
@@ -39,6 +43,7 @@ def guard_form(form_key: str, *, form_errors: bool = False) -> Callable[[ViewFun
     def mark(view: ViewFunc) -> ViewFunc:
         setattr(view, ATTRIBUTE, form_key)
         setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
+        setattr(view, SUCCESS_URL_ATTRIBUTE, success_url)
         return view
 
     return mark
@@ -48,11 +53,14 @@ class GuardedFormMixin:
     """Mixin for class-based views: set ``formguard_form_key = "contact"``.
 
     On a ``FormView`` (any ``FormMixin``) it also adds formguard's field
-    (the captcha widget) to the form, so a failed captcha comes back as a
-    form error with everything the visitor typed.
+    (the captcha widget, the honeypot and the time trap) to the form, so a
+    failed check comes back as a form error with everything the visitor
+    typed. A "fake success" redirects to the view's ``success_url``
+    (or ``formguard_success_url``, when ``get_success_url()`` computes it).
     """
 
     formguard_form_key: str = ""
+    formguard_success_url: Any = None
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
@@ -62,7 +70,8 @@ class GuardedFormMixin:
         form_key = initkwargs.get(ATTRIBUTE) or cls.formguard_form_key
         if not form_key:
             raise ValueError(f"{cls.__name__} needs formguard_form_key.")
-        return guard_form(form_key, form_errors=issubclass(cls, FormMixin))(view)
+        success_url = cls.formguard_success_url or getattr(cls, "success_url", None)
+        return guard_form(form_key, form_errors=issubclass(cls, FormMixin), success_url=success_url)(view)
 
     def get_form(self, form_class: Any = None) -> Any:
         from .forms import install_field
@@ -78,6 +87,11 @@ def form_key_of(view: Callable[..., Any]) -> str | None:
 
 def shows_form_errors(view: Callable[..., Any]) -> bool:
     return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
+
+
+def success_url_of(view: Callable[..., Any] | None) -> str | None:
+    url = getattr(view, SUCCESS_URL_ATTRIBUTE, None)
+    return str(url) if url else None
 
 
 def discover_form_keys(urlconf: str | None = None) -> list[str]:

@@ -7,6 +7,7 @@ every input of the client-IP decision next to its result.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,9 +17,10 @@ from django.utils.translation import gettext as _
 from . import geo, rules
 from .conf import conf
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
-from .models import FormPolicy, Reason
+from .models import FormPolicy, Reason, TrapAction
 from .pipeline import Attempt, Verdict, check_allowlist, check_blacklist, check_closed, check_country, run_checks
-from .policies import get_policy
+from .policies import Policy, get_policy
+from .store import StoreUnavailable, get_store
 
 FORWARDING_HEADERS = (
     "X-Forwarded-For",
@@ -56,6 +58,49 @@ def _describe(verdict: Verdict, attempt: Attempt) -> str:
     }
 
 
+def _action(value: str) -> str:
+    return str(TrapAction(value).label) if value in TrapAction.values else value
+
+
+def describe_traps(policy: Policy) -> str:
+    """The bot traps and content rules in force on a form, in a line."""
+    parts = []
+    for label, action, extra in (
+        (Reason.HONEYPOT.label, policy.honeypot_action, ""),
+        (_("time trap"), policy.time_trap_action, f" {policy.time_trap_min}–{policy.time_trap_max} s"),
+        (Reason.NOT_JAPANESE.label, policy.japanese_action, ""),
+        (Reason.LINKS.label, policy.links_action, f" (> {policy.max_links})"),
+        (Reason.NG_WORDS.label, policy.ng_words_action if policy.ng_words.strip() else "off", ""),
+        (_("sender address"), policy.sender_action, ""),
+    ):
+        if action != TrapAction.OFF:
+            parts.append(f"{label}{extra}: {_action(action)}")
+    if policy.recipient_limit != "off":
+        parts.append(f"{Reason.RECIPIENT_LIMIT.label}: {policy.recipient_limit}")
+    if policy.flood_limit != "off":
+        parts.append(
+            _("flood breaker: closes for %(minutes)s min over %(limit)s")
+            % {"minutes": policy.flood_close_minutes, "limit": policy.flood_limit}
+        )
+    return "; ".join(parts) or _("none")
+
+
+def _traps_missing_since(form_key: str) -> str:
+    from .middleware import MISSING_TRAPS
+
+    try:
+        seen = get_store().get(MISSING_TRAPS.format(form_key))
+    except StoreUnavailable:
+        return ""
+    if not seen:
+        return ""
+    moment = timezone.localtime(datetime.fromtimestamp(seen, tz=UTC))
+    return _(
+        "Shown without formguard's field at %(time)s: its POSTs carry no time token and are refused. "
+        "Render {{ form.formguard }} in the template."
+    ) % {"time": f"{moment:%Y-%m-%d %H:%M}"}
+
+
 def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     now = timezone.now()
     outcomes = []
@@ -68,7 +113,14 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
             probe.method = method
             attempt = Attempt(request=probe, form_key=form_key, policy=policy, ip=address, now=now)
             parts.append(f"{method}: {_describe(run_checks(attempt, READ_ONLY_CHECKS), attempt)}")
-        outcomes.append({"form_key": form_key, "outcome": "; ".join(parts)})
+        outcomes.append(
+            {
+                "form_key": form_key,
+                "outcome": "; ".join(parts),
+                "traps": describe_traps(policy),
+                "warning": _traps_missing_since(form_key),
+            }
+        )
     return outcomes
 
 

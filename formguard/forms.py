@@ -1,8 +1,9 @@
 """Form integration: formguard's field, which renders the captcha widget and
-turns a failed verification into a form error, keeping what was typed.
+the bot traps (honeypot, signed issue time), and turns a refusal into a form
+error, keeping what was typed.
 
-Verification itself happens once, in the pipeline (tokens are good once);
-the field only reads its result from the request.
+Verification itself happens once, in the pipeline (captcha tokens are good
+once); the field only reads its result from the request.
 """
 
 from __future__ import annotations
@@ -12,28 +13,73 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
-from . import captcha
+from . import captcha, traps
 
 FIELD_NAME = "formguard"
 
 
+def _time_token(request: HttpRequest, form_key: str, longest: int, now: float) -> str:
+    """The token to render: the visitor's own again when the form comes back
+    with an error (the time they started stays theirs), else a fresh one."""
+    if request.method == "POST":
+        posted = request.POST.get(traps.TIME_FIELD, "")
+        age = traps.token_age(form_key, posted, now)
+        if age is not None and 0 <= age <= longest:
+            return posted
+    return traps.issue_token(form_key)
+
+
+def render_traps(request: HttpRequest) -> str:
+    """The honeypot and the time token, for ``request``'s guarded form ("" when it has none)."""
+    attempt = getattr(request, "formguard_attempt", None)
+    if attempt is None:
+        return ""
+    request._formguard_traps_rendered = True
+    policy = attempt.policy
+    html = ""
+    if not getattr(request, "_formguard_css_rendered", False):
+        request._formguard_css_rendered = True
+        # In the form, not the page's <head>: the site's template needs no
+        # change. A stylesheet link is allowed in <body> and blocks rendering
+        # of what follows until it is loaded, so the honeypot never flashes.
+        html += format_html('<link rel="stylesheet" href="{}">', static("formguard/formguard.css"))
+    if policy.honeypot_action != "off":
+        html += format_html(
+            '<div class="fg-trap" aria-hidden="true"><label for="id_{name}">{label}</label>'
+            '<input type="text" name="{name}" id="id_{name}" value="" autocomplete="off" tabindex="-1"></div>',
+            name=traps.HONEYPOT_FIELD,
+            label=_("Leave this field empty"),
+        )
+    if policy.time_trap_action != "off":
+        token = _time_token(request, attempt.form_key, policy.time_trap_max, attempt.now.timestamp())
+        html += format_html('<input type="hidden" name="{}" value="{}">', traps.TIME_FIELD, token)
+    return html
+
+
 class CaptchaWidget(forms.Widget):
-    """Renders the provider's widget (or nothing when no captcha is wanted)."""
+    """Renders the bot traps and the provider's widget (when a captcha is wanted)."""
 
     def __init__(self, request: HttpRequest | None = None, attrs: dict[str, Any] | None = None):
         super().__init__(attrs)
         self.request = request
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        if self.request is None:
+            return ""
+        html = render_traps(self.request)
         provider = captcha.get_provider()
         attempt = getattr(self.request, "formguard_attempt", None)
         if provider is None or attempt is None or not attempt.wants_captcha:
-            return ""
+            return mark_safe(html)  # noqa: S308 (built with format_html)
         context = provider.widget_context(attempt.form_key)
         context["include_script"] = not getattr(self.request, "_formguard_script_rendered", False)
-        return mark_safe(render_to_string(provider.widget_template, context, request=self.request))  # noqa: S308
+        widget = render_to_string(provider.widget_template, context, request=self.request)
+        return mark_safe(html + widget)  # noqa: S308
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         provider = captcha.get_provider()
@@ -66,6 +112,8 @@ def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
     """Add formguard's field to a form instance (once)."""
     if FIELD_NAME not in form.fields:
         form.fields[FIELD_NAME] = FormGuardField(request=request)
+    if request is not None:
+        request._formguard_field_installed = True
 
 
 class FormGuardFormMixin:

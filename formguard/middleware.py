@@ -13,7 +13,9 @@ sync code (store and ORM calls).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -26,6 +28,7 @@ from .conf import conf
 from .decorators import form_key_of, shows_form_errors
 from .pipeline import evaluate
 from .refusal import respond
+from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.middleware")
 
@@ -38,6 +41,29 @@ def _guarded_view(path: str, urlconf: str | None) -> Callable[..., Any] | None:
     except Resolver404:
         return None
     return match.func if form_key_of(match.func) is not None else None
+
+
+# The diagnosis page reads this: a guarded form was last shown without its traps.
+MISSING_TRAPS = "traps_missing:{}"
+MISSING_TRAPS_TTL = 24 * 3600
+# Per process: when each form was last reported, so a broken template logs
+# once a minute, not once per visitor.
+_reported: dict[str, float] = {}
+
+
+def _report_missing_traps(request: HttpRequest, form_key: str) -> None:
+    now = time.monotonic()
+    if now - _reported.get(form_key, float("-inf")) < 60:
+        return
+    _reported[form_key] = now
+    logger.error(
+        "formguard: %s showed form %r without formguard's field, so its visitors' POSTs carry no "
+        "time token and are refused. Render {{ form.formguard }} (or the whole form) in the template.",
+        request.path,
+        form_key,
+    )
+    with contextlib.suppress(StoreUnavailable):
+        get_store().put(MISSING_TRAPS.format(form_key), time.time(), MISSING_TRAPS_TTL)
 
 
 def forget_paths() -> None:
@@ -76,6 +102,19 @@ class FormGuardMiddleware(MiddlewareMixin):
         return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        attempt = getattr(request, "formguard_attempt", None)
+        if (
+            attempt is not None
+            and getattr(request, "_formguard_field_installed", False)
+            and not getattr(request, "_formguard_traps_rendered", False)
+            and request.method == "GET"
+            and response.status_code == 200
+            and attempt.policy.enabled
+            and attempt.policy.time_trap_action != "off"
+        ):
+            # The view built a form with formguard's field but the template
+            # rendered the fields one by one and left it out.
+            _report_missing_traps(request, attempt.form_key)
         verdict = getattr(request, "formguard", None)
         if verdict is not None and verdict.form_error and not getattr(request, "_formguard_field_checked", False):
             # The view promised to show formguard's errors but its form never

@@ -31,6 +31,15 @@ class Reason(models.TextChoices):
     BURST = "burst", _("burst (banned)")
     HONEYPOT = "honeypot", _("honeypot field filled")
     TOO_FAST = "too_fast", _("submitted too fast")
+    FORM_EXPIRED = "form_expired", _("form open too long")
+    BAD_TOKEN = "bad_token", _("time token missing or tampered")
+    NOT_JAPANESE = "not_japanese", _("no Japanese in the message")
+    LINKS = "links", _("too many links")
+    NG_WORDS = "ng_words", _("NG word")
+    EMAIL_IN_MESSAGE = "email_in_message", _("sender address in the message")
+    DISPOSABLE_EMAIL = "disposable_email", _("disposable email address")
+    RECIPIENT_LIMIT = "recipient_limit", _("too many messages for one address")
+    FLOOD = "flood", _("flood breaker")
     CAPTCHA = "captcha", _("captcha failed")
     CAPTCHA_UNAVAILABLE = "captcha_down", _("captcha service unavailable")
     CACHE_UNAVAILABLE = "cache_down", _("cache unavailable")
@@ -43,6 +52,26 @@ def validate_rate(value: str) -> None:
         parse_rate(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+
+
+def validate_optional_rate(value: str) -> None:
+    if (value or "").strip().lower() != "off":
+        validate_rate(value)
+
+
+class TrapAction(models.TextChoices):
+    """What a trap or rule does to a submission it catches."""
+
+    OFF = "off", _("off")
+    REFUSE = "refuse", _("refuse: show the form again with an error")
+    CHALLENGE = "challenge", _("require the captcha")
+    # Only for signals no person sends (honeypot, the owner's NG words): the
+    # bot is told "sent" and learns nothing, and nobody sees an error.
+    FAKE_SUCCESS = "fake_success", _("fake success: pretend it was sent")
+
+
+# Rules a real customer can trip by accident never pretend success.
+RULE_ACTIONS = [c for c in TrapAction.choices if c[0] != TrapAction.FAKE_SUCCESS]
 
 
 class CountryMode(models.TextChoices):
@@ -213,6 +242,97 @@ class FormPolicy(models.Model):
         choices=OutsideCountry.choices,
         blank=True,
         help_text=_("Load balancers and localhost have such addresses: “allow” keeps them from being locked out."),
+    )
+
+    honeypot_action = models.CharField(
+        _("honeypot"),
+        max_length=12,
+        choices=TrapAction.choices,
+        blank=True,
+        help_text=_("A hidden field that people never see and bots fill in."),
+    )
+    time_trap_action = models.CharField(
+        _("time trap"),
+        max_length=12,
+        choices=RULE_ACTIONS,
+        blank=True,
+        help_text=_("Sent faster than the shortest time below, or with the form's time token missing or changed."),
+    )
+    time_trap_min = models.PositiveIntegerField(
+        _("time trap: shortest time (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_("No person reads and fills in a form faster than this."),
+    )
+    time_trap_max = models.PositiveIntegerField(
+        _("time trap: longest time (seconds)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60)],
+        help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
+    )
+    message_field = models.CharField(
+        _("message field"), max_length=100, blank=True, help_text=_("The form's field with the free text.")
+    )
+    email_field = models.CharField(
+        _("email field"), max_length=100, blank=True, help_text=_("The form's field with the sender's address.")
+    )
+    japanese_action = models.CharField(
+        _("Japanese required"),
+        max_length=12,
+        choices=RULE_ACTIONS,
+        blank=True,
+        help_text=_(
+            "A message of 20 characters or more must contain hiragana or katakana. "
+            "Shorter texts such as 資料請求 or 見積依頼 always pass."
+        ),
+    )
+    links_action = models.CharField(
+        _("links"),
+        max_length=12,
+        choices=RULE_ACTIONS,
+        blank=True,
+        help_text=_("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
+    )
+    max_links = models.PositiveIntegerField(_("links allowed in the message"), null=True, blank=True)
+    ng_words_action = models.CharField(_("NG words"), max_length=12, choices=TrapAction.choices, blank=True)
+    ng_words = models.TextField(
+        _("NG words list"),
+        blank=True,
+        help_text=_(
+            "One word or phrase per line. Full-width and half-width, upper and lower case are treated alike. "
+            "On a form's row, empty: the site-wide list."
+        ),
+    )
+    sender_action = models.CharField(
+        _("sender address"),
+        max_length=12,
+        choices=RULE_ACTIONS,
+        blank=True,
+        help_text=_("The sender's own address pasted into the message, or a disposable (throwaway) address."),
+    )
+    recipient_limit = models.CharField(
+        _("messages per address"),
+        max_length=20,
+        blank=True,
+        validators=[validate_optional_rate],
+        help_text=_(
+            "Submissions with the same typed email address, from any IP, e.g. “3/d”; “off” for none. "
+            "Stops a form's automatic reply from being used to mail strangers. Addresses are counted hashed."
+        ),
+    )
+    flood_limit = models.CharField(
+        _("flood breaker"),
+        max_length=20,
+        blank=True,
+        validators=[validate_optional_rate],
+        help_text=_(
+            "POSTs to this form from all IPs together, e.g. “200/10m”; over it the form closes by itself "
+            "for the time below and the admins get one mail. “off”: never."
+        ),
+    )
+    flood_close_minutes = models.PositiveIntegerField(
+        _("flood breaker: close for (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -21,14 +21,19 @@ logger = logging.getLogger("formguard.notify")
 THROTTLE, QUEUE = "notify:throttle", "notify:queue"
 
 
-def admins(event: str) -> bool:
-    """Queue ``event`` for the admins; mail now if the interval allows. True if mailed."""
-    if not conf.NOTIFY_ADMINS:
+def admins(event: str, *, urgent: bool = False) -> bool:
+    """Queue ``event`` for the admins; mail now if the interval allows. True if mailed.
+
+    ``urgent`` (a form closed by the flood breaker, which happens once per
+    closure): mail now, with what was queued, even when ``NOTIFY_ADMINS``
+    is off.
+    """
+    if not conf.NOTIFY_ADMINS and not urgent:
         return False
     store = get_store()
     try:
         queued = store.get(QUEUE) or []
-        if not store.claim(THROTTLE, conf.NOTIFY_INTERVAL):
+        if not store.claim(THROTTLE, conf.NOTIFY_INTERVAL) and not urgent:
             store.put(QUEUE, [*queued, event][-200:], conf.NOTIFY_INTERVAL * 4)
             return False
         store.put(QUEUE, [], conf.NOTIFY_INTERVAL * 4)

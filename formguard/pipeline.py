@@ -11,9 +11,12 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 3     | blacklist    | 403                  | 403                         |
 | 4     | country      | hide: page without   | 403 (challenge: captcha     |
 |       |              | the form; block: 403 | required instead)           |
+| 5a    | flood breaker| —                    | form closes by itself, 503  |
 | 5     | rate limit   | —                    | 429, Retry-After            |
 | 6     | burst        | —                    | ban, 403                    |
-| 7     | bot traps    | —                    | (not built yet)             |
+| 7     | bot traps,   | —                    | per trap and rule: form     |
+|       | content rules|                      | error, captcha required, or |
+|       | per-recipient|                      | fake success (302)          |
 | 8     | captcha      | —                    | form error, input kept      |
 
 A check may also let a request through "on the record" (an allowing verdict
@@ -25,20 +28,23 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from . import captcha, geo, ratelimits, rules
+from . import captcha, geo, ratelimits, rules, traps
 from .conf import conf
+from .content import recipient_key
+from .decorators import shows_form_errors
 from .ip import IPAddress, IPNetwork, bucket, bucket_key, client_ip, network_text
-from .models import BlockRule, CountryMode, Reason
+from .models import BlockRule, CountryMode, Reason, TrapAction
 from .policies import Closure, Policy, get_policy
 from .store import StoreUnavailable
 
@@ -86,27 +92,41 @@ class Attempt:
             return None
         return ipaddress.ip_network((self.ip, prefix), strict=False)
 
+    @property
+    def submitted(self) -> Mapping[str, str]:
+        """The POST's fields. A body Django cannot read (too big, too many
+        fields, broken multipart) raises here as it would in the view: 400."""
+        return self.request.POST
+
+    @cached_property
+    def recipient(self) -> str | None:
+        """The typed email address, as a keyed hash (``content.recipient_key``)."""
+        if self.policy.recipient_limit == "off":
+            return None
+        return recipient_key(self.submitted.get(self.policy.email_field, "") or "")
+
     @cached_property
     def usage(self) -> Usage | None:
         """This submission counted in every window that applies, in one round
         trip; None when the store cannot count."""
         policy = self.policy
-        limits = [
-            ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
-            ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
-        ]
+        limits = {
+            "rate": ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
+            "burst": ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
+        }
         network = self.network
         if network is not None:
             wide = network_text(network)
-            limits += [
-                ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit),
-                ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate),
-            ]
+            limits["network_rate"] = ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit)
+            limits["network_burst"] = ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate)
+        if policy.flood_limit != "off":
+            # Every POST to the form, whoever sends it: one site-wide counter.
+            limits["flood"] = ratelimits.Limit(f"flood:{self.form_key}", "*", policy.flood_limit)
         try:
-            counts = ratelimits.hit(limits, self.now.timestamp())
+            counts = ratelimits.hit(list(limits.values()), self.now.timestamp())
         except StoreUnavailable:
             return None
-        return Usage(*counts) if network is not None else Usage(counts[0], counts[1])
+        return Usage(**dict(zip(limits, counts, strict=True)))
 
     @property
     def wants_captcha(self) -> bool:
@@ -121,6 +141,7 @@ class Usage:
     burst: ratelimits.Usage
     network_rate: ratelimits.Usage | None = None
     network_burst: ratelimits.Usage | None = None
+    flood: ratelimits.Usage | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +159,10 @@ class Verdict:
     detail: dict[str, Any] = field(default_factory=dict)
     # A refusal the site's form shows as an error, keeping what was typed.
     form_error: str = ""
+    # Answer as if the form had been sent (302 to its success URL).
+    fake_success: bool = False
+    # The flood breaker: close the form until this time.
+    close_until: datetime | None = None
     # In monitor-only mode: the refusals that were not carried out.
     monitored: tuple[Verdict, ...] = ()
     # Requests let through on the record (see the module docstring).
@@ -262,9 +287,103 @@ def check_burst(attempt: Attempt) -> Verdict | None:
     return _burst_verdict(attempt, usage)
 
 
+def check_flood(attempt: Attempt) -> Verdict | None:
+    """The site-wide breaker: too many POSTs to the form from everyone closes it for a while."""
+    policy = attempt.policy
+    if not attempt.is_submission or policy.flood_limit == "off":
+        return None
+    usage = attempt.usage
+    flood = usage.flood if usage is not None else None
+    if flood is None or not flood.exceeded:
+        return None
+    # The form itself is closed (refusal.respond), once, by whichever process
+    # claims it first; the POSTs that reach here before every process sees
+    # the closure are refused the same way.
+    seconds = policy.flood_close_minutes * 60
+    return Verdict.refuse(
+        "flood",
+        Reason.FLOOD,
+        503,
+        retry_after=seconds,
+        close_until=attempt.now + timedelta(seconds=seconds),
+        detail={"posts": flood.count, "limit": policy.flood_limit, "minutes": policy.flood_close_minutes},
+    )
+
+
+# Of several findings, the one acted on: pretending success ends the
+# conversation, a refusal needs the visitor, a challenge only the captcha.
+# (Plain strings: a TextChoices member hashes by its name, not its value.)
+_ACTION_ORDER = {"fake_success": 0, "refuse": 1, "challenge": 2}
+
+
+def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
+    policy = attempt.policy
+    found: list[traps.Finding | None] = []
+    if attempt.view is not None and shows_form_errors(attempt.view):
+        # Only forms that render formguard's field carry the traps.
+        found += [
+            traps.check_honeypot(policy.honeypot_action, post),
+            traps.check_time(
+                policy.time_trap_action,
+                attempt.form_key,
+                post,
+                attempt.now.timestamp(),
+                policy.time_trap_min,
+                policy.time_trap_max,
+            ),
+        ]
+    found += policy.content_rules.check(post)
+    return [f for f in found if f is not None]
+
+
+def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
+    """The per-address limit, counted only for a submission nothing else refused.
+
+    Its own round trip, not one more window in ``Attempt.usage``: a customer
+    whose form came back with an error (too fast, no Japanese) and who sends
+    it again must not use up the address's allowance with each try.
+    """
+    recipient, rate = attempt.recipient, attempt.policy.recipient_limit
+    if recipient is None:
+        return None
+    try:
+        (usage,) = ratelimits.hit(
+            [ratelimits.Limit(f"recipient:{attempt.form_key}", recipient, rate)], attempt.now.timestamp()
+        )
+    except StoreUnavailable:
+        return None
+    if not usage.exceeded:
+        return None
+    return traps.Finding(
+        Reason.RECIPIENT_LIMIT,
+        TrapAction.REFUSE,
+        _("Too many messages were sent for this email address. Please try again later or reach us another way."),
+        {"limit": rate},
+    )
+
+
 def check_traps(attempt: Attempt) -> Verdict | None:
-    # Honeypot and too-fast checks have their place here (bot-trap issue).
-    return None
+    if not attempt.is_submission:
+        return None
+    findings = _findings(attempt, attempt.submitted) or [f for f in (_recipient_finding(attempt),) if f is not None]
+    if not findings:
+        return None
+    finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 1))
+    action = finding.action
+    detail = {**finding.detail, "action": action}
+    if len(findings) > 1:
+        detail["also"] = [f.reason for f in findings if f is not finding]
+    if action == TrapAction.CHALLENGE:
+        if captcha.get_provider() is None:
+            # No captcha to ask for: refusing is the only safe answer.
+            action = detail["action"] = TrapAction.REFUSE
+        elif not attempt.policy.monitor_only:
+            # Recorded, and the captcha check below decides.
+            attempt.challenged = True
+            return Verdict.allow("traps", reason=finding.reason, detail=detail)
+    if action == TrapAction.FAKE_SUCCESS:
+        return Verdict.refuse("traps", finding.reason, 302, fake_success=True, detail=detail)
+    return Verdict.refuse("traps", finding.reason, 200, form_error=str(finding.message), detail=detail)
 
 
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
@@ -315,6 +434,7 @@ CHECKS: tuple[Check, ...] = (
     check_closed,
     check_blacklist,
     check_country,
+    check_flood,
     check_rate_limit,
     check_burst,
     check_traps,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import get_language
@@ -20,6 +21,9 @@ from django.utils.translation import get_language
 from . import generations
 from .conf import conf
 from .models import SITE_WIDE, FormPolicy
+
+if TYPE_CHECKING:
+    from .content import ContentRules
 
 logger = logging.getLogger("formguard.policies")
 
@@ -43,6 +47,21 @@ INHERITED_FIELDS = (
     "allowed_countries",
     "unknown_country",
     "private_country",
+    "honeypot_action",
+    "time_trap_action",
+    "time_trap_min",
+    "time_trap_max",
+    "message_field",
+    "email_field",
+    "japanese_action",
+    "links_action",
+    "max_links",
+    "ng_words_action",
+    "ng_words",
+    "sender_action",
+    "recipient_limit",
+    "flood_limit",
+    "flood_close_minutes",
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 
@@ -90,7 +109,29 @@ class Policy:
     allowed_countries: str = "JP"
     unknown_country: str = "allow"
     private_country: str = "allow"
+    honeypot_action: str = "refuse"
+    time_trap_action: str = "refuse"
+    time_trap_min: int = 3
+    time_trap_max: int = 24 * 3600
+    message_field: str = "message"
+    email_field: str = "email"
+    japanese_action: str = "off"
+    links_action: str = "refuse"
+    max_links: int = 2
+    ng_words_action: str = "refuse"
+    ng_words: str = ""
+    sender_action: str = "refuse"
+    recipient_limit: str = "3/d"
+    flood_limit: str = "off"
+    flood_close_minutes: int = 30
     closures: tuple[Closure, ...] = ()
+
+    @cached_property
+    def content_rules(self) -> ContentRules:
+        """The content rules, compiled once per policy (a policy is rebuilt when its row changes)."""
+        from .content import ContentRules
+
+        return ContentRules.of(self)
 
     @property
     def burst_rate(self) -> str:
@@ -206,9 +247,15 @@ def set_closed(
     *,
     until: datetime | None = None,
     message: str | None = None,
+    automatic: str = "",
 ) -> FormPolicy:
-    """Close or reopen a form (or with ``*``, every form), as admin and CLI do."""
+    """Close or reopen a form (or with ``*``, every form), as admin and CLI do.
+
+    ``automatic``: why formguard itself does it (the flood breaker); the
+    action log and the admins' mail say so.
+    """
     row = ensure_row(form_key)
+    row._formguard_automatic = automatic
     row.closed = closed
     row.closed_until = until if closed else None
     if message is not None:

@@ -51,13 +51,20 @@ def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
         state = (instance.closed, instance.closed_until)
         if state != getattr(instance, "_formguard_loaded_state", (False, None)):
             instance._formguard_loaded_state = state
+            automatic = getattr(instance, "_formguard_automatic", "")
+            until = _until(instance.closed_until) if instance.closed and instance.closed_until else ""
             ActionLog.objects.create(
                 action=ActionLog.Action.CLOSED if instance.closed else ActionLog.Action.REOPENED,
                 target=instance.form_key,
-                detail=_until(instance.closed_until) if instance.closed and instance.closed_until else "",
+                automatic=bool(automatic),
+                detail=", ".join(part for part in (automatic, until) if part)[:300],
             )
             signals.form_closed.send(
-                sender=FormPolicy, form_key=instance.form_key, closed=instance.closed, until=instance.closed_until
+                sender=FormPolicy,
+                form_key=instance.form_key,
+                closed=instance.closed,
+                until=instance.closed_until,
+                automatic=automatic,
             )
 
 
@@ -86,10 +93,15 @@ def notify_ban(sender: Any, rule: BlockRule, form_key: str, offence: int, **kwar
 
 
 @receiver(signals.form_closed, dispatch_uid="formguard.notify_close")
-def notify_close(sender: Any, form_key: str, closed: bool, until: Any, **kwargs: Any) -> None:
+def notify_close(sender: Any, form_key: str, closed: bool, until: Any, automatic: str = "", **kwargs: Any) -> None:
     if closed:
         target = "every form" if form_key == "*" else f"form {form_key!r}"
-        notify.admins(f"{target} closed" + (f" {_until(until)}" if until else ""))
+        event = f"{target} closed" + (f" {_until(until)}" if until else "")
+        if automatic:
+            # The site asked for the breaker: its admins hear of it at once.
+            notify.admins(f"{event} by itself ({automatic})", urgent=True)
+        else:
+            notify.admins(event)
 
 
 def create_policy_rows(sender: Any, using: str = "default", **kwargs: Any) -> None:

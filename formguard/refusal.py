@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,11 +19,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from . import contacts, incidents, rules, signals
+from . import contacts, incidents, policies, rules, signals
 from .conf import conf
+from .decorators import success_url_of
 from .models import Reason
 from .pipeline import Attempt, Verdict
 from .store import StoreUnavailable, get_store
+from .traps import TIME_FIELD
 
 logger = logging.getLogger("formguard.security")
 
@@ -33,6 +35,8 @@ MAX_SAMPLE_FIELDS = 20
 
 
 def _is_secret_field(name: str) -> bool:
+    if name == TIME_FIELD:
+        return True
     lowered = name.lower()
     return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
 
@@ -99,6 +103,31 @@ def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
         lookback=ban["lookback"],
     )
     signals.ip_banned.send(sender=Attempt, rule=rule, form_key=ban["form_key"], offence=rule.offence)
+
+
+def _carry_out_closure(attempt: Attempt, verdict: Verdict) -> None:
+    until = verdict.close_until
+    assert until is not None
+    # Every process past the threshold gets here; one of them closes.
+    try:
+        if not get_store().claim(f"flood:{attempt.form_key}", max(1.0, (until - attempt.now).total_seconds())):
+            return
+    except StoreUnavailable:
+        return  # no shared count either: nothing crossed a threshold anyone agrees on
+    detail = verdict.detail
+    policies.set_closed(
+        attempt.form_key,
+        True,
+        until=until,
+        automatic=f"flood breaker: {detail.get('posts')} POSTs over {detail.get('limit')}",
+    )
+
+
+def _fake_success(attempt: Attempt) -> HttpResponse:
+    """What the form answers when a submission is sent: a bot learns nothing."""
+    response = HttpResponseRedirect(success_url_of(attempt.view) or attempt.request.path)
+    response["Cache-Control"] = NEVER_CACHE
+    return response
 
 
 def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
@@ -272,7 +301,11 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
         return None
     if verdict.ban is not None:
         _carry_out_ban(attempt, verdict)
+    if verdict.close_until is not None:
+        _carry_out_closure(attempt, verdict)
     _notify(attempt, verdict, monitor_only=False)
+    if verdict.fake_success:
+        return _fake_success(attempt)
     if verdict.form_error and view_shows_form_errors:
         return None
     return render_refusal(attempt, verdict)

@@ -13,7 +13,8 @@
 ``form_closed``
     A form (or with ``form_key == "*"`` every form) was closed or reopened.
     Keyword arguments: ``form_key``, ``closed`` (bool), ``until`` (datetime
-    or None).
+    or None), ``automatic`` (why formguard closed it itself, e.g. the flood
+    breaker; empty when a person did).
 """
 
 from __future__ import annotations

@@ -17,6 +17,13 @@ from a clean slate::
         yield
         formguard.testing.reset()
 
+A guarded form carries a honeypot and a signed issue time: a test that posts
+without first showing the form adds what a browser would send::
+
+    from formguard.testing import trap_fields
+
+    client.post("/contact/", {**INQUIRY, **trap_fields("contact")})
+
 or switch formguard off where a test is not about it::
 
     @formguard.testing.disabled()
@@ -26,6 +33,7 @@ or switch formguard off where a test is not about it::
 from __future__ import annotations
 
 import contextlib
+import time
 
 from django.conf import settings
 from django.test.utils import override_settings
@@ -34,7 +42,7 @@ from . import generations, incidents, refusal, rules
 from .conf import conf
 from .store import StoreUnavailable, get_store
 
-__all__ = ["FormGuardTestMixin", "disabled", "reset"]
+__all__ = ["FormGuardTestMixin", "disabled", "reset", "trap_fields"]
 
 
 def reset() -> None:
@@ -65,3 +73,26 @@ class FormGuardTestMixin:
         reset()
         self.addCleanup(reset)  # type: ignore[attr-defined]
         super().setUp()  # type: ignore[misc]
+
+
+def trap_fields(form_key: str, *, age: float | None = None) -> dict[str, str]:
+    """The bot-trap fields a person's browser sends with form ``form_key``'s POST.
+
+    An empty honeypot and a time token issued ``age`` seconds ago (default:
+    just over the form's shortest time), so a test can post at once::
+
+        client.post("/contact/", {**INQUIRY, **trap_fields("contact")})
+    """
+    from django.core import signing
+
+    from .policies import get_policy
+    from .traps import HONEYPOT_FIELD, TIME_FIELD, _signer
+
+    if age is None:
+        age = get_policy(form_key).time_trap_min + 1
+    signer = _signer(form_key)
+    issued = signing.b62_encode(int(time.time() - age))
+    # TimestampSigner signs "value:time"; signing it with the plain Signer
+    # step gives the same token as a form served ``age`` seconds ago.
+    token = signing.Signer.sign(signer, f"t{signer.sep}{issued}")
+    return {HONEYPOT_FIELD: "", TIME_FIELD: token}

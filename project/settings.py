@@ -125,6 +125,18 @@ CONTACT_STAFF_EMAILS = ["staff@example.jp"]
 FORMGUARD = {
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
     "CACHE": "formguard" if "formguard" in CACHES else None,
+    # The demo is a Japanese shop (values of the site-wide policy row when it
+    # is first created; the admin changes them later):
+    "DEFAULT_POLICY": {
+        # a message of 20 characters or more must have kana in it;
+        "japanese_action": "refuse",
+        # a bot that fills the hidden field is told "sent" and nothing is mailed;
+        "honeypot_action": "fake_success",
+        # more than 200 POSTs in 10 minutes from everyone together (a busy
+        # day brings a few dozen) close the form for 30 minutes, by itself.
+        "flood_limit": "200/10m",
+        "flood_close_minutes": 30,
+    },
 }
 if os.environ.get("FORMGUARD_STATE_PATH"):
     FORMGUARD["STATE_PATH"] = os.environ["FORMGUARD_STATE_PATH"]

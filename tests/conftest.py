@@ -17,8 +17,9 @@ CONTACT = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商�
 
 
 @pytest.fixture
-def contact_data():
-    return dict(CONTACT)
+def contact_data(db):
+    """An inquiry as a person's browser posts it: with formguard's trap fields (formguard.testing.trap_fields)."""
+    return {**CONTACT, **testing.trap_fields("contact")}
 
 
 @pytest.fixture

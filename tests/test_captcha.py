@@ -8,6 +8,7 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from formguard.models import FormPolicy, Incident, Reason
+from formguard.testing import trap_fields
 from tests.captcha_server import SiteverifyServer
 
 pytestmark = pytest.mark.django_db
@@ -296,9 +297,10 @@ def test_view_without_form_integration_refuses_with_its_own_page(verify, client)
 def test_function_view_with_the_form_mixin(verify, client):
     page = client.get("/t/fn-form/").content.decode()
     assert page.count("recaptcha/api.js") == 1  # from the template tag in <head>, not again by the widget
-    refused = client.post("/t/fn-form/", {"message": "hello", "g-recaptcha-response": "bad"})
+    typed = {"message": "hello", **trap_fields("fn")}
+    refused = client.post("/t/fn-form/", {**typed, "g-recaptcha-response": "bad"})
     assert refused.status_code == 200 and "hello" in refused.content.decode()
-    accepted = client.post("/t/fn-form/", {"message": "hello", "g-recaptcha-response": "ok-7"})
+    accepted = client.post("/t/fn-form/", {**typed, "g-recaptcha-response": "ok-7"})
     assert accepted.status_code == 302
 
 

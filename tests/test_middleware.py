@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from formguard.decorators import GuardedFormMixin, guard_form
 from formguard.middleware import FormGuardMiddleware
 from formguard.models import Incident
+from formguard.testing import trap_fields
 
 pytestmark = pytest.mark.django_db
 rf = RequestFactory()
@@ -89,7 +90,7 @@ def test_a_refusal_skips_everything_after_formguard():
     # Neither CSRF nor the view nor anything else after formguard ran.
     assert inner == []
     call_command("formguard", "open", "--form", "contact")
-    request = rf.post("/contact/", {"message": "hi"})
+    request = rf.post("/contact/", {"message": "hi", **trap_fields("contact")})
     assert middleware(request).content == b"inner stack"
     assert inner == [request] and request.formguard.allowed
     # Paths that lead to no guarded view pass untouched.

@@ -9,6 +9,7 @@ command line is a second one, as an operator's terminal would be.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import socket
@@ -28,6 +29,7 @@ from django.utils import timezone
 from formguard import policies, ratelimits, reports, rules
 from formguard.models import BlockRule, FormPolicy, Incident, Reason
 from formguard.store import get_store
+from formguard.testing import trap_fields
 
 pytestmark = [pytest.mark.state, pytest.mark.django_db(transaction=True)]
 
@@ -143,11 +145,16 @@ def test_command_line_switches_reach_the_running_site_within_a_second(site):
     print("seconds from the command's return to the site's answer:", {k: round(v, 3) for k, v in delays.items()})
 
 
+_customers = itertools.count()
+
+
 def post_contact(url: str, ip: str, session: requests.Session, token: str) -> int:
-    # A new connection each time, so that any worker may take it.
+    # A new connection each time, so that any worker may take it. Each
+    # customer with their own address, from a form shown seconds ago.
+    inquiry = {"name": "山田", "email": f"c{next(_customers)}@example.jp", "message": "在庫はありますか"}
     return session.post(
         url + "/contact/",
-        data={"csrfmiddlewaretoken": token, "name": "山田", "email": "a@example.jp", "message": "在庫はありますか"},
+        data={"csrfmiddlewaretoken": token, **inquiry, **trap_fields("contact", age=5)},
         headers={"X-Forwarded-For": ip, "Referer": url + "/contact/", "Connection": "close"},
         allow_redirects=False,
         timeout=5,
@@ -169,7 +176,9 @@ def test_several_workers_share_one_limit(site):
 
 
 def _policy(**values):
-    FormPolicy.objects.update_or_create(form_key="*", defaults={"enabled": True, "monitor_only": False, **values})
+    # The demo's flood breaker would close the form under these floods; they test the limits per address.
+    defaults = {"enabled": True, "monitor_only": False, "flood_limit": "off", **values}
+    FormPolicy.objects.update_or_create(form_key="*", defaults=defaults)
     FormPolicy.objects.filter(form_key="plain").delete()
     policies.invalidate()
 
@@ -307,7 +316,7 @@ def test_a_sites_own_test_suite_passes_with_the_helper(tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "Ran 4 tests" in done.stderr
+    assert "Ran 5 tests" in done.stderr
     # Without the helper the same tests meet each other's counts.
     source = (ROOT / "project" / "contact" / "tests.py").read_text()
     bare = tmp_path / "tests_without_helper.py"

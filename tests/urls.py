@@ -2,7 +2,7 @@ from django import forms
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.views.generic import View
+from django.views.generic import FormView, View
 
 from formguard.decorators import GuardedFormMixin, guard_form
 from formguard.forms import FormGuardFormMixin
@@ -53,3 +53,20 @@ urlpatterns = [
     path("t/unguarded/", unguarded),
     path("t/fn-form/", function_form_view),
 ]
+
+
+class PieceByPieceView(GuardedFormMixin, FormView):
+    """A site whose template renders the fields one by one and forgets formguard's."""
+
+    formguard_form_key = "pieces"
+    template_name = "tests/pieces_form.html"
+    success_url = "/t/unguarded/"
+
+    def get_form_class(self):
+        class PiecesForm(forms.Form):
+            message = forms.CharField(widget=forms.Textarea)
+
+        return PiecesForm
+
+
+urlpatterns.append(path("t/pieces/", PieceByPieceView.as_view()))

@@ -9,29 +9,41 @@ and bans reset, so the tests do not see each other's requests.
 from django.core import mail
 from django.test import TestCase
 
-from formguard.testing import FormGuardTestMixin, disabled
+from formguard.testing import FormGuardTestMixin, disabled, trap_fields
 
 INQUIRY = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商品について質問があります。"}
 
 
 class ContactFormTests(FormGuardTestMixin, TestCase):
-    def send(self, count=4):
-        return [self.client.post("/contact/", INQUIRY).status_code for _ in range(count)]
+    def inquiry(self, number=0):
+        # As a browser sends it: with formguard's trap fields. Each from its
+        # own address (formguard allows 3 messages per address a day).
+        return {**INQUIRY, "email": f"customer{number}@example.jp", **trap_fields("contact")}
+
+    def send(self, count=3):
+        return [self.client.post("/contact/", self.inquiry(n)).status_code for n in range(count)]
 
     def test_an_inquiry_is_mailed_to_the_staff(self):
-        self.assertEqual(self.send(), [302] * 4)
+        self.assertEqual(self.send(4), [302] * 4)
         self.assertEqual(len(mail.outbox), 4)
 
     def test_the_thanks_page_follows(self):
-        response = self.client.post("/contact/", INQUIRY, follow=True)
+        response = self.client.post("/contact/", self.inquiry(), follow=True)
         self.assertEqual(response.redirect_chain[-1][0], "/contact/thanks/")
         self.assertEqual(self.send(3), [302] * 3)
 
     def test_a_message_is_required(self):
-        response = self.client.post("/contact/", {**INQUIRY, "message": ""})
+        response = self.client.post("/contact/", {**self.inquiry(), "message": ""})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.send(3), [302] * 3)
 
+    def test_a_post_without_the_trap_fields_gets_the_form_back(self):
+        response = self.client.post("/contact/", INQUIRY)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, INQUIRY["message"])
+        self.assertEqual(len(mail.outbox), 0)
+
     @disabled()
     def test_with_formguard_switched_off_nothing_is_limited(self):
-        self.assertEqual(self.send(12), [302] * 12)
+        sent = [self.client.post("/contact/", INQUIRY).status_code for _ in range(12)]
+        self.assertEqual(sent, [302] * 12)

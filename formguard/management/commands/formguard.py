@@ -318,3 +318,6 @@ class Command(BaseCommand):
             self.stdout.write("  " + _("no block or allow rule matches"))
         for outcome in found["outcomes"]:
             self.stdout.write(f"  {outcome['form_key']}: {outcome['outcome']}")
+            self.stdout.write(f"    traps and rules: {outcome['traps']}")
+            if outcome["warning"]:
+                self.stdout.write(f"    {outcome['warning']}")
