@@ -381,7 +381,7 @@ class CaughtFilter(admin.SimpleListFilter):
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["last_seen", "ip", "country", "form_key", "reason", "count", "monitor_only", "path"]
+    list_display = ["last_seen", "ip", "country", "form_key", "reason", "count", "monitor_only", "submitted"]
     list_filter = [CaughtFilter, "reason", "form_key", "country", "monitor_only"]
     search_fields = ["ip", "ip_bucket"]
     date_hierarchy = "first_seen"
@@ -389,6 +389,13 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("submitted"))
+    def submitted(self, obj: Incident) -> str:
+        # The start of what was sent, to spot a customer among the bots.
+        sample = obj.sample or {}
+        text = sample.get("message") or next(iter(sample.values()), "")
+        return f"{text[:60]}…" if len(text) > 60 else text
 
     def has_change_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
         # Viewing only; actions check their own "change" permission below.

@@ -74,7 +74,7 @@ def recipient_key(address: str) -> str | None:
         return None
     local, domain = address.rsplit("@", 1)
     local = local.split("+", 1)[0]
-    return salted_hmac("formguard.recipient", f"{local}@{domain}").hexdigest()[:32]
+    return salted_hmac("formguard.recipient", f"{local}@{domain}", algorithm="sha256").hexdigest()[:32]
 
 
 def is_disposable(domain: str) -> bool:

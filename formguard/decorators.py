@@ -94,11 +94,11 @@ def success_url_of(view: Callable[..., Any] | None) -> str | None:
     return str(url) if url else None
 
 
-def discover_form_keys(urlconf: str | None = None) -> list[str]:
-    """Form keys of the guarded views reachable in the URLconf, sorted."""
+def discover_form_views(urlconf: str | None = None) -> dict[str, Callable[..., Any]]:
+    """The guarded views reachable in the URLconf, by form key."""
     from django.urls import URLPattern, URLResolver, get_resolver
 
-    found: set[str] = set()
+    found: dict[str, Callable[..., Any]] = {}
 
     def walk(patterns: list) -> None:
         for pattern in patterns:
@@ -107,7 +107,12 @@ def discover_form_keys(urlconf: str | None = None) -> list[str]:
             elif isinstance(pattern, URLPattern):
                 key = form_key_of(pattern.callback)
                 if key:
-                    found.add(key)
+                    found.setdefault(key, pattern.callback)
 
     walk(get_resolver(urlconf).url_patterns)
-    return sorted(found)
+    return found
+
+
+def discover_form_keys(urlconf: str | None = None) -> list[str]:
+    """Form keys of the guarded views reachable in the URLconf, sorted."""
+    return sorted(discover_form_views(urlconf))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from . import geo, rules
 from .conf import conf
+from .decorators import discover_form_views, shows_form_errors
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
 from .models import FormPolicy, Reason, TrapAction
 from .pipeline import Attempt, Verdict, check_allowlist, check_blacklist, check_closed, check_country, run_checks
@@ -58,31 +59,33 @@ def _describe(verdict: Verdict, attempt: Attempt) -> str:
     }
 
 
-def _action(value: str) -> str:
-    return str(TrapAction(value).label) if value in TrapAction.values else value
+def describe_traps(policy: Policy, has_field: bool = True) -> str:
+    """The bot traps and content rules in force on a form, in a line.
 
-
-def describe_traps(policy: Policy) -> str:
-    """The bot traps and content rules in force on a form, in a line."""
-    parts = []
-    for label, action, extra in (
-        (Reason.HONEYPOT.label, policy.honeypot_action, ""),
-        (_("time trap"), policy.time_trap_action, f" {policy.time_trap_min}–{policy.time_trap_max} s"),
-        (Reason.NOT_JAPANESE.label, policy.japanese_action, ""),
-        (Reason.LINKS.label, policy.links_action, f" (> {policy.max_links})"),
-        (Reason.NG_WORDS.label, policy.ng_words_action if policy.ng_words.strip() else "off", ""),
+    ``has_field``: the form's view renders formguard's field (only then can
+    it carry the honeypot and the time trap).
+    """
+    actions = {"refuse": _("refuse"), "challenge": _("captcha"), "fake_success": _("fake success")}
+    rules = [
+        (_("Japanese required"), policy.japanese_action, ""),
+        (_("links"), policy.links_action, f" ≤ {policy.max_links}"),
+        (_("NG words"), policy.ng_words_action if policy.ng_words.strip() else TrapAction.OFF, ""),
         (_("sender address"), policy.sender_action, ""),
-    ):
-        if action != TrapAction.OFF:
-            parts.append(f"{label}{extra}: {_action(action)}")
+    ]
+    if has_field:
+        rules[:0] = [
+            (_("honeypot"), policy.honeypot_action, ""),
+            (_("time trap"), policy.time_trap_action, f" {policy.time_trap_min}–{policy.time_trap_max} s"),
+        ]
+    parts = [f"{label}{extra} ({actions.get(action, action)})" for label, action, extra in rules if action != "off"]
     if policy.recipient_limit != "off":
-        parts.append(f"{Reason.RECIPIENT_LIMIT.label}: {policy.recipient_limit}")
+        parts.append(f"{_('messages per address')} {policy.recipient_limit}")
     if policy.flood_limit != "off":
         parts.append(
             _("flood breaker: closes for %(minutes)s min over %(limit)s")
             % {"minutes": policy.flood_close_minutes, "limit": policy.flood_limit}
         )
-    return "; ".join(parts) or _("none")
+    return " · ".join(parts) or _("none")
 
 
 def _traps_missing_since(form_key: str) -> str:
@@ -105,6 +108,7 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     now = timezone.now()
     outcomes = []
     keys = FormPolicy.objects.exclude(form_key="*").values_list("form_key", flat=True)
+    views = discover_form_views()
     for form_key in keys:
         policy = get_policy(form_key)
         parts = []
@@ -117,7 +121,7 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
             {
                 "form_key": form_key,
                 "outcome": "; ".join(parts),
-                "traps": describe_traps(policy),
+                "traps": describe_traps(policy, form_key not in views or shows_form_errors(views[form_key])),
                 "warning": _traps_missing_since(form_key),
             }
         )

@@ -2,10 +2,16 @@
 
 import os
 import shutil
+from datetime import timedelta
 
+import django
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
+
+from formguard.testing import trap_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,12 +58,19 @@ def fill_contact(page, message="商品の在庫について教えてください
     page.fill("#id_message", message)
 
 
+def a_person_later(seconds=8):
+    """The seconds a person takes to read and type, without sleeping: the
+    site's clock (formguard's time trap) moves on, the browser's does not matter."""
+    return time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=True)
+
+
 def test_visitor_sends_an_inquiry(live_server, page):
     page.goto(f"{live_server.url}/contact/")
     assert page.locator("h1").inner_text() == "お問い合わせ"
     fill_contact(page)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/contact/thanks/")
+    with a_person_later():
+        page.click("button[type=submit]")
+        page.wait_for_url("**/contact/thanks/")
     assert page.locator("#thanks").inner_text() == "お問い合わせありがとうございます"
     assert len(mail.outbox) == 1
 
@@ -123,8 +136,9 @@ def test_failed_captcha_shows_the_form_again_with_the_message(live_server, page,
                        i.name = 'g-recaptcha-response'; i.value = 'bad';
                        document.querySelector('#contact-form').appendChild(i); }"""
         )
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
+        with a_person_later():
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
         assert "CAPTCHA の回答を確認できませんでした" in page.content()
         assert page.input_value("#id_message") == message
         assert page.input_value("#id_name") == "山田 太郎"
@@ -176,8 +190,9 @@ def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path,
 
     visitor = Client()
     for ip in ("114.114.114.114", "8.8.8.8", "240e::1"):
-        for _ in range(12):
-            visitor.post("/contact/", {"name": "x", "email": "a@example.jp", "message": "spam"}, REMOTE_ADDR=ip)
+        for n in range(12):
+            spam = {"name": "x", "email": f"a{n}@example.jp", "message": "spam", **trap_fields("contact")}
+            visitor.post("/contact/", spam, REMOTE_ADDR=ip)
     shots = os.environ.get("FORMGUARD_SCREENSHOTS") or str(tmp_path)
     backgrounds = {}
     for scheme in ("light", "dark"):
@@ -197,3 +212,200 @@ def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path,
         finally:
             context.close()
     assert backgrounds["light"] != backgrounds["dark"]
+
+
+# An over-eager autofill, as browsers and password managers behave: every
+# text field (visible or not, autocomplete="off" or not) whose name, id,
+# autocomplete, placeholder or label mentions a piece of the profile gets it.
+# Keys from the reports of honeypots filled by autofill: django-honeypot #37
+# (zip_code), lemmy #2595 and npm/newww #694 (honeypot, honey), company,
+# website and url fields (identity and address profiles).
+AUTOFILL = """(profile) => {
+  const filled = [];
+  for (const el of document.querySelectorAll("input:not([type=hidden]):not([type=submit]), textarea")) {
+    const label = el.labels && el.labels.length ? el.labels[0].textContent : "";
+    const hay = [el.name, el.id, el.getAttribute("autocomplete") || "", el.placeholder || "", label]
+      .join(" ").toLowerCase();
+    for (const [key, value] of Object.entries(profile)) {
+      if (hay.includes(key)) {
+        el.value = value;
+        el.dispatchEvent(new Event("input", {bubbles: true}));
+        el.dispatchEvent(new Event("change", {bubbles: true}));
+        filled.push(el.name);
+        break;
+      }
+    }
+  }
+  return filled;
+}"""
+PROFILE = {
+    "name": "山田 太郎",
+    "email": "taro@example.jp",
+    "mail": "taro@example.jp",
+    "url": "https://taro.example.jp/",
+    "website": "https://taro.example.jp/",
+    "homepage": "https://taro.example.jp/",
+    "company": "山田商事",
+    "tel": "03-1234-5678",
+    "phone": "03-1234-5678",
+    "zip": "100-0001",
+    "postal": "100-0001",
+    "address": "東京都千代田区千代田1-1",
+    "honey": "x",
+    "氏名": "山田 太郎",
+    "名前": "山田 太郎",
+    "住所": "東京都千代田区千代田1-1",
+    "電話": "03-1234-5678",
+}
+
+
+def test_a_person_with_autofill_data_types_japanese_and_gets_the_thanks_page(live_server, page):
+    page.goto(f"{live_server.url}/contact/")
+    # The honeypot is there for bots, but out of a person's sight, tab order
+    # and screen reader: three text boxes, then the button.
+    trap = page.locator("input[name=fg_blank]")
+    assert trap.count() == 1
+    box = trap.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 0  # the external stylesheet moved it off screen
+    assert page.get_by_role("textbox").count() == 3
+    page.focus("#id_name")
+    order = ["name"]
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.name || document.activeElement.tagName"))
+    assert order == ["name", "email", "message", "BUTTON"]
+
+    # Autofill fills what it recognises; the honeypot's name and label name nothing it knows.
+    filled = page.evaluate(AUTOFILL, PROFILE)
+    assert filled == ["name", "email"]
+    # The same autofill would have filled a honeypot named like those of the reports.
+    page.evaluate(
+        """() => { for (const name of ["website", "zip_code", "honeypot"]) {
+              const i = document.createElement("input"); i.name = "probe_" + name; i.id = name;
+              i.setAttribute("autocomplete", "off"); document.body.appendChild(i); } }"""
+    )
+    assert sorted(page.evaluate(AUTOFILL, PROFILE)) == [
+        "email",
+        "name",
+        "probe_honeypot",
+        "probe_website",
+        "probe_zip_code",
+    ]
+
+    page.click("#id_message")
+    page.keyboard.type("はじめまして。商品の在庫と、お届けまでの日数を教えてください。")
+    assert trap.input_value() == ""
+    with a_person_later(20):
+        page.click("button[type=submit]")
+        page.wait_for_url("**/contact/thanks/")
+    assert len(mail.outbox) == 1
+    assert "お届けまでの日数" in mail.outbox[0].body
+
+
+@pytest.mark.skipif(django.VERSION < (6, 0), reason="Django's built-in Content-Security-Policy arrived in 6.0")
+def test_traps_work_under_djangos_content_security_policy_without_unsafe_inline(page, settings):
+    from django.utils.csp import CSP
+    from pytest_django.live_server_helper import LiveServer
+
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.csp.ContentSecurityPolicyMiddleware"]
+    settings.SECURE_CSP = {"default-src": [CSP.SELF], "form-action": [CSP.SELF]}
+    # A server of its own: the shared live server built its middleware before this policy.
+    live_server = LiveServer("localhost")
+    live_server._live_server_modified_settings.enable()
+    try:
+        _send_under_csp(live_server, page)
+    finally:
+        page.context.close()  # its keep-alive connections end before the server does
+        live_server._live_server_modified_settings.disable()
+        live_server.stop()
+
+
+def _send_under_csp(live_server, page):
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.add_init_script(
+        """window.__violations = [];
+           document.addEventListener("securitypolicyviolation",
+             (e) => window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline")));"""
+    )
+    response = page.goto(f"{live_server.url}/contact/")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "unsafe-inline" not in policy
+    box = page.locator("input[name=fg_blank]").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 0  # formguard.css loaded under the policy
+    fill_contact(page)
+    with a_person_later():
+        page.click("button[type=submit]")
+        page.wait_for_url("**/contact/thanks/")
+    assert len(mail.outbox) == 1
+    assert page.evaluate("window.__violations") == []
+    assert not [m for m in console if "Content Security Policy" in m]
+    # The listener does catch a violation: an inline style is one under this policy.
+    page.evaluate(
+        "() => { const s = document.createElement('style'); s.textContent = 'h1{}'; document.head.appendChild(s); }"
+    )
+    page.wait_for_function("window.__violations.length > 0")
+    assert any(m for m in console if "Content Security Policy" in m)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_screenshots_of_the_form_and_its_errors(live_server, browser, tmp_path, language, width):
+    shots = os.environ.get("FORMGUARD_SCREENSHOTS") or str(tmp_path)
+    context = browser.new_context(
+        locale=language, extra_http_headers={"Accept-Language": language}, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/contact/")
+        page.screenshot(path=os.path.join(shots, f"contact-{language}-{width}.png"), full_page=True)
+        page.fill("#id_name", "SEO Expert")
+        page.fill("#id_email", "seo@example.com")
+        page.fill("#id_message", "We can bring your website to the first page of Google within 30 days.")
+        with a_person_later():
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+        expected = (
+            "お問い合わせ内容は日本語でご記入ください。"
+            if language == "ja"
+            else "Please write your message in Japanese."
+        )
+        assert expected in page.locator(".errorlist").inner_text()
+        assert page.input_value("#id_message").startswith("We can bring")
+        page.screenshot(path=os.path.join(shots, f"contact-refused-{language}-{width}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_screenshots_of_the_admin_pages(live_server, browser, admin_user, tmp_path, language):
+    from django.test import Client
+
+    from formguard.models import FormPolicy
+
+    shots = os.environ.get("FORMGUARD_SCREENSHOTS") or str(tmp_path)
+    visitor = Client()
+    visitor.get("/contact/")
+    bot = {"name": "bot", "email": "bot@example.com", "message": "x", **trap_fields("contact"), "fg_blank": "spam"}
+    assert visitor.post("/contact/", bot, REMOTE_ADDR="203.0.113.9").status_code == 302
+    context = browser.new_context(
+        locale=language, extra_http_headers={"Accept-Language": language}, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "password")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/admin/")
+        row = FormPolicy.objects.get(form_key="contact")
+        page.goto(f"{live_server.url}/admin/formguard/formpolicy/{row.pk}/change/")
+        page.locator("#id_honeypot_action").scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(shots, f"admin-policy-traps-{language}.png"), full_page=True)
+        page.goto(f"{live_server.url}/admin/formguard/incident/?caught=fake_success")
+        assert page.locator("#result_list tbody tr").count() == 1
+        page.screenshot(path=os.path.join(shots, f"admin-caught-{language}.png"), full_page=True)
+        page.goto(f"{live_server.url}/admin/formguard/blockrule/inspect/")
+        page.screenshot(path=os.path.join(shots, f"admin-diagnosis-{language}.png"), full_page=True)
+    finally:
+        context.close()
