@@ -106,6 +106,11 @@ class Attempt:
         return recipient_key(self.submitted.get(self.policy.email_field, "") or "")
 
     @cached_property
+    def findings(self) -> list[traps.Finding]:
+        """What the bot traps and content rules found in this submission (CPU only, no I/O)."""
+        return _findings(self, self.submitted)
+
+    @cached_property
     def usage(self) -> Usage | None:
         """This submission counted in every window that applies, in one round
         trip; None when the store cannot count."""
@@ -119,6 +124,11 @@ class Attempt:
             wide = network_text(network)
             limits["network_rate"] = ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit)
             limits["network_burst"] = ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate)
+        if self.recipient is not None and not self.findings:
+            # Only a submission no trap or rule caught counts for its address:
+            # a customer whose form came back with an error and who sends it
+            # again does not use up the allowance with each try.
+            limits["recipient"] = ratelimits.Limit(f"recipient:{self.form_key}", self.recipient, policy.recipient_limit)
         if policy.flood_limit != "off":
             # Every POST to the form, whoever sends it: one site-wide counter.
             limits["flood"] = ratelimits.Limit(f"flood:{self.form_key}", "*", policy.flood_limit)
@@ -141,6 +151,7 @@ class Usage:
     burst: ratelimits.Usage
     network_rate: ratelimits.Usage | None = None
     network_burst: ratelimits.Usage | None = None
+    recipient: ratelimits.Usage | None = None
     flood: ratelimits.Usage | None = None
 
 
@@ -337,35 +348,22 @@ def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
 
 
 def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
-    """The per-address limit, counted only for a submission nothing else refused.
-
-    Its own round trip, not one more window in ``Attempt.usage``: a customer
-    whose form came back with an error (too fast, no Japanese) and who sends
-    it again must not use up the address's allowance with each try.
-    """
-    recipient, rate = attempt.recipient, attempt.policy.recipient_limit
-    if recipient is None:
-        return None
-    try:
-        (usage,) = ratelimits.hit(
-            [ratelimits.Limit(f"recipient:{attempt.form_key}", recipient, rate)], attempt.now.timestamp()
-        )
-    except StoreUnavailable:
-        return None
-    if not usage.exceeded:
+    """The per-address limit (counted with the other windows, ``Attempt.usage``)."""
+    usage = attempt.usage
+    if usage is None or usage.recipient is None or not usage.recipient.exceeded:
         return None
     return traps.Finding(
         Reason.RECIPIENT_LIMIT,
         TrapAction.REFUSE,
         _("Too many messages were sent for this email address. Please try again later or reach us another way."),
-        {"limit": rate},
+        {"limit": attempt.policy.recipient_limit},
     )
 
 
 def check_traps(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission:
         return None
-    findings = _findings(attempt, attempt.submitted) or [f for f in (_recipient_finding(attempt),) if f is not None]
+    findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
     if not findings:
         return None
     finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 1))
