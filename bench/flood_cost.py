@@ -111,8 +111,8 @@ from django.db.models import Sum  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from formguard import incidents, policies, rules  # noqa: E402
-from formguard.testing import trap_fields  # noqa: E402
 from formguard.models import BlockRule, FormPolicy, Incident  # noqa: E402
+from formguard.testing import trap_fields  # noqa: E402
 
 BODY = urlencode(
     {

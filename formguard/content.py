@@ -13,8 +13,10 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +61,10 @@ NEVER_DISPOSABLE = frozenset(
 )
 
 
+# Fields no person types in.
+SKIPPED_FIELDS = OWN_FIELDS | {"csrfmiddlewaretoken"}
+
+
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
@@ -69,12 +75,21 @@ def recipient_key(address: str) -> str | None:
     Case, width and a ``+tag`` do not make another mailbox; the hash is keyed
     with SECRET_KEY, so a dump of the store does not reveal who was counted.
     """
+    if len(address) > 320:
+        return None
+    return _recipient_key(address, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=1024)
+def _recipient_key(address: str, secret: str) -> str | None:
+    # Kept in this process's memory only (a customer sends a form again, a
+    # bot repeats itself): the store sees the hash alone.
     address = normalize(address).strip()
     if not EMAIL.match(address):
         return None
     local, domain = address.rsplit("@", 1)
     local = local.split("+", 1)[0]
-    return salted_hmac("formguard.recipient", f"{local}@{domain}", algorithm="sha256").hexdigest()[:32]
+    return salted_hmac("formguard.recipient", f"{local}@{domain}", secret=secret, algorithm="sha256").hexdigest()[:32]
 
 
 def is_disposable(domain: str) -> bool:
@@ -155,18 +170,17 @@ class ContentRules:
     def check_ng_words(self, post: Mapping[str, str]) -> Finding | None:
         if self.ng_words_action == TrapAction.OFF or self.ng_words is None:
             return None
-        for name, value in list(post.items())[:20]:
-            if name in OWN_FIELDS or not isinstance(value, str):
-                continue
-            match = self.ng_words.search(normalize(value))
-            if match:
-                return Finding(
-                    Reason.NG_WORDS,
-                    self.ng_words_action,
-                    _("Your message contains words that this form does not accept."),
-                    {"word": match.group(0), "field": name[:100]},
-                )
-        return None
+        # Every field a person types in (the first 20), normalised at once.
+        values = [v for k, v in list(post.items())[:20] if k not in SKIPPED_FIELDS and isinstance(v, str)]
+        match = self.ng_words.search(normalize("\n".join(values)))
+        if match is None:
+            return None
+        return Finding(
+            Reason.NG_WORDS,
+            self.ng_words_action,
+            _("Your message contains words that this form does not accept."),
+            {"word": match.group(0)},
+        )
 
     def check_sender(self, message: str, typed: str) -> Finding | None:
         if self.sender_action == TrapAction.OFF:

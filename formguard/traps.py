@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
@@ -44,9 +46,15 @@ class Finding:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _signer(form_key: str) -> signing.TimestampSigner:
+@lru_cache(maxsize=64)
+def _signers(form_key: str, secret: str, fallbacks: tuple[str, ...]) -> signing.TimestampSigner:
     # Salted per form: a token of one form is not good on another.
-    return signing.TimestampSigner(salt=f"formguard.issued:{form_key}")
+    return signing.TimestampSigner(key=secret, fallback_keys=list(fallbacks), salt=f"formguard.issued:{form_key}")
+
+
+def _signer(form_key: str) -> signing.TimestampSigner:
+    # Built once per form and key (a passing POST is on the clock).
+    return _signers(form_key, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
 
 
 def issue_token(form_key: str) -> str:

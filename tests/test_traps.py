@@ -296,7 +296,7 @@ def test_ng_words_are_folded_by_width_and_case_and_compiled_once_per_policy(clie
     set_policy(form_key="*", ng_words="ＳＥＯ対策\n\n  フォーム営業  \n")
     policy = policies.get_policy("contact")
     assert policy.content_rules is policy.content_rules
-    assert policy.content_rules.check_ng_words({"message": "seo対策しませんか"}).detail["word"] == "seo対策"
+    assert policy.content_rules.check_ng_words({"message": "seo対策しませんか"}).detail == {"word": "seo対策"}
     assert policy.content_rules.check_ng_words({"company": "ﾌｫｰﾑ営業株式会社"}) is not None
     assert policy.content_rules.check_ng_words({"message": "SEOについて"}) is None
 
