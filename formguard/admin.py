@@ -412,10 +412,19 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(AlternativeContact)
 class AlternativeContactAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "country", "order"]
-    list_filter = ["country"]
-    search_fields = ["country", "text_ja", "text_en", "text_zh"]
-    fields = ["country", "text_ja", "text_en", "text_zh", "image_url", "order"]
+    list_display = ["__str__", "country", "kind", "order"]
+    list_filter = ["country", "kind"]
+    search_fields = ["country", "value", "text_ja", "text_en", "text_zh"]
+    fieldsets = [
+        (None, {"fields": ["country", "kind", "value", "hours", "qr_image", "order"]}),
+        (
+            _("Text"),
+            {
+                "fields": ["text_ja", "text_en", "text_zh", "image_url"],
+                "description": _("Free text, or a note shown under the channel, in each language."),
+            },
+        ),
+    ]
 
 
 @admin.register(ActionLog)
