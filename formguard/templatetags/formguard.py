@@ -48,7 +48,7 @@ def _reply_hint_html(hint: replyhints.ReplyHint, request: HttpRequest | None) ->
     }
     if hint.kind == replyhints.CHINA and request is not None:
         context["contacts"] = contacts.for_visitor(request, "CN")
-    return render_to_string("formguard/includes/reply_hint.html", context)
+    return render_to_string("formguard/includes/reply_hint.html", context).strip()
 
 
 @register.simple_tag(takes_context=True)
