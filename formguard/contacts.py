@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy, override
+from django.utils.translation import gettext as _
 
 from . import generations
 from .models import AlternativeContact, phone_digits
@@ -171,8 +172,7 @@ def _channel(row: dict[str, Any], chinese: bool) -> dict[str, str]:
         "label": str(LABELS.get(kind, "")),
         "value": row["value"] if kind != Kind.TEXT else "",
         "href": _href(row),
-        "hours": row["hours"] if kind == Kind.PHONE else "",
-        "hours_label": str(gettext_lazy("Hours")) if kind == Kind.PHONE and row["hours"] else "",
+        "hours": _("Hours: %(hours)s") % {"hours": row["hours"]} if kind == Kind.PHONE and row["hours"] else "",
         "note_html": render_text(note) if note else "",
         "qr_url": row["qr_url"],
         "qr_alt": str(gettext_lazy("QR code of our WeChat official account"))

@@ -145,7 +145,7 @@ def test_each_channel_gets_its_link():
     shown = {c["kind"]: c for c in contacts.for_visitor(RequestFactory().get("/"), "CN")}
     assert shown["qq"]["href"] == "https://wpa.qq.com/msgrd?v=3&uin=10000&site=qq&menu=yes"
     assert shown["phone"]["href"] == "tel:+81312345678"
-    assert shown["phone"]["hours"] == "10:00–18:00 JST"
+    assert shown["phone"]["hours"] == "Hours: 10:00–18:00 JST"
     assert shown["email"]["href"] == "mailto:info@example.jp"
     assert shown["line"]["href"] == "https://line.me/R/ti/p/@example"
     assert shown["webchat"]["href"] == "https://example.jp/chat"
@@ -209,7 +209,7 @@ def test_the_include_renders_each_channel():
     )
     assert html.count('class="fg-contact ') == 6
     assert 'href="tel:+81312345678"' in html
-    assert "(Hours: 10:00–18:00 JST)" in html
+    assert '<div class="fg-contact-hours">Hours: 10:00–18:00 JST</div>' in html
     # A note in Chinese only is still shown (better than nothing).
     assert '<div class="fg-contact-note">扫码关注</div>' in html
     assert re.search(r'data-fg-channel="wechat"><span class="fg-contact-label">WeChat official account', html)
