@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the browser fixture, imported from test_browser, is an argument)
 """Reply hints and contact channels as a visitor sees them, in chromium (Playwright).
 
 Screenshots go to ``FORMGUARD_SCREENSHOTS`` when set (else the test's tmp
@@ -9,7 +10,7 @@ import os
 import pytest
 from django.core.files.base import ContentFile
 
-from tests.test_browser import browser  # noqa: F401 (the fixture)
+from tests.test_browser import browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +69,7 @@ def _qr_png():
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-def _context(browser, language, width, *, javascript=True, headers=None):  # noqa: F811
+def _context(browser, language, width, *, javascript=True, headers=None):
     accept = {"ja": "ja", "en": "en", "zh": "zh-CN,zh;q=0.9"}[language]
     return browser.new_context(
         locale={"ja": "ja-JP", "en": "en-US", "zh": "zh-CN"}[language],
@@ -94,7 +95,7 @@ def _with_csp(page):
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_the_hint_appears_as_the_visitor_leaves_the_email_field(live_server, browser, cn_contacts, shots, language):  # noqa: F811
+def test_the_hint_appears_as_the_visitor_leaves_the_email_field(live_server, browser, cn_contacts, shots, language):
     for width in WIDTHS:
         context = _context(browser, language, width)
         page = context.new_page()
@@ -142,7 +143,7 @@ def test_the_hint_appears_as_the_visitor_leaves_the_email_field(live_server, bro
     ("address", "expected"),
     [("taro@docomo.ne.jp", "carrier"), ("li@qq.com", "china"), ("taro@example.jp", None)],
 )
-def test_the_thanks_page_shows_the_hint_without_javascript(live_server, browser, cn_contacts, shots, address, expected):  # noqa: F811
+def test_the_thanks_page_shows_the_hint_without_javascript(live_server, browser, cn_contacts, shots, address, expected):
     for language in ("ja", "en"):
         for width in WIDTHS:
             context = _context(browser, language, width, javascript=False)
@@ -176,7 +177,7 @@ def test_the_thanks_page_shows_the_hint_without_javascript(live_server, browser,
                 context.close()
 
 
-def test_the_form_with_errors_shows_the_hint_without_javascript(live_server, browser, shots):  # noqa: F811
+def test_the_form_with_errors_shows_the_hint_without_javascript(live_server, browser, shots):
     context = _context(browser, "ja", 390, javascript=False)
     page = context.new_page()
     try:
@@ -197,7 +198,7 @@ def test_the_form_with_errors_shows_the_hint_without_javascript(live_server, bro
 @pytest.mark.parametrize("language", ["zh", "ja", "en"])
 def test_each_channel_renders_on_the_hidden_page_for_a_cn_visitor(
     live_server, browser, cn_contacts, settings, shots, language
-):  # noqa: F811
+):
     """With the demo's GeoLite2 database, behind a proxy that names the client (as test_browser does)."""
     from formguard import policies
     from formguard.models import FormPolicy
