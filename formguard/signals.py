@@ -15,6 +15,18 @@
     Keyword arguments: ``form_key``, ``closed`` (bool), ``until`` (datetime
     or None), ``automatic`` (why formguard closed it itself, e.g. the flood
     breaker; empty when a person did).
+
+``reply_hint``
+    A valid inquiry was sent from a guarded form view (``GuardedFormMixin``,
+    or a view that calls ``formguard.replyhints.note_inquiry``). Keyword
+    arguments: ``request``, ``form_key``, ``kind`` ("carrier": a Japanese
+    carrier mailbox that filters unknown senders; "china": a mainland-China
+    mailbox that mail from Japan may not reach; "none"), ``carrier`` (the
+    carrier's key such as "docomo", or ""), ``hint`` (the
+    ``formguard.replyhints.ReplyHint``). Sent before the view's own
+    ``form_valid``, so a receiver can mark the request (for example to send
+    the reply from another address, or to offer a phone call). The address
+    itself is not passed on: the site has it in its form.
 """
 
 from __future__ import annotations
@@ -24,3 +36,4 @@ from django.dispatch import Signal
 request_refused = Signal()
 ip_banned = Signal()
 form_closed = Signal()
+reply_hint = Signal()
