@@ -262,7 +262,7 @@ PROFILE = {
 def test_a_person_with_autofill_data_types_japanese_and_gets_the_thanks_page(live_server, page):
     page.goto(f"{live_server.url}/contact/")
     # The honeypot is there for bots, but out of a person's sight, tab order
-    # and screen reader: three text boxes, then the button.
+    # and screen reader: three text boxes, the consent box, then the button.
     trap = page.locator("input[name=fg_blank]")
     assert trap.count() == 1
     box = trap.bounding_box()
@@ -270,10 +270,10 @@ def test_a_person_with_autofill_data_types_japanese_and_gets_the_thanks_page(liv
     assert page.get_by_role("textbox").count() == 3
     page.focus("#id_name")
     order = ["name"]
-    for _ in range(3):
+    for _ in range(4):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.name || document.activeElement.tagName"))
-    assert order == ["name", "email", "message", "BUTTON"]
+    assert order == ["name", "email", "message", "news", "BUTTON"]
 
     # Autofill fills what it recognises; the honeypot's name and label name nothing it knows.
     filled = page.evaluate(AUTOFILL, PROFILE)

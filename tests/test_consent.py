@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from formguard import forms as formguard_forms
 from formguard.forms import ConsentField
+from formguard.testing import trap_fields
 
 INQUIRY = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商品について質問があります。"}
 
@@ -82,8 +83,8 @@ def test_the_demo_form_has_it_unticked_and_the_mail_says_whether_consent_was_giv
     html = client.get("/contact/").content.decode()
     assert 'name="news"' in html and not _checked(html)
 
-    assert client.post("/contact/", {**INQUIRY, "news": "on"}).status_code == 302
-    assert client.post("/contact/", INQUIRY).status_code == 302
+    assert client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "news": "on"}).status_code == 302
+    assert client.post("/contact/", {**INQUIRY, **trap_fields("contact")}).status_code == 302
     given, refused = (m.body for m in mailoutbox)
     assert re.search(r"News by email: consent given at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} JST", given)
     assert "News by email: no consent" in refused

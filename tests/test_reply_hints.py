@@ -14,6 +14,7 @@ from django.utils import timezone
 from formguard import replyhints, signals
 from formguard.models import AlternativeContact
 from formguard.replyhints import CARRIER, CHINA, NONE, hint_for
+from formguard.testing import trap_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,9 @@ def _slot(html):
 
 
 def test_the_form_with_errors_shows_the_carrier_hint(client):
-    response = client.post("/contact/", {**INQUIRY, "email": "taro@docomo.ne.jp", "message": ""})
+    response = client.post(
+        "/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@docomo.ne.jp", "message": ""}
+    )
     assert response.status_code == 200
     shown, hint = _slot(response.content.decode())
     assert shown == "docomo"
@@ -138,7 +141,7 @@ def test_the_form_with_errors_shows_the_carrier_hint(client):
 def test_the_form_with_errors_shows_the_china_hint_with_the_contacts(client):
     AlternativeContact.objects.create(country="CN", kind="wechat", value="example_shop")
     AlternativeContact.objects.create(country="CN", kind="qq", value="10000")
-    response = client.post("/contact/", {**INQUIRY, "email": "li@qq.com", "message": ""})
+    response = client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com", "message": ""})
     shown, hint = _slot(response.content.decode())
     assert shown == "china"
     assert "example_shop" in hint
@@ -146,7 +149,9 @@ def test_the_form_with_errors_shows_the_china_hint_with_the_contacts(client):
 
 
 def test_the_form_shows_no_hint_for_other_addresses(client):
-    response = client.post("/contact/", {**INQUIRY, "email": "taro@example.jp", "message": ""})
+    response = client.post(
+        "/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@example.jp", "message": ""}
+    )
     assert _slot(response.content.decode()) == ("", "")
     assert client.get("/contact/").status_code == 200
     assert _slot(client.get("/contact/").content.decode()) == ("", "")
@@ -157,7 +162,7 @@ def test_the_form_shows_no_hint_for_other_addresses(client):
     [("taro@au.com", "fg-reply-hint-carrier"), ("li@163.com", "fg-reply-hint-china"), ("taro@example.jp", None)],
 )
 def test_the_thanks_page_shows_the_hint_kept_in_the_session(client, address, expected):
-    response = client.post("/contact/", {**INQUIRY, "email": address}, follow=True)
+    response = client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": address}, follow=True)
     assert response.redirect_chain[-1][0] == "/contact/thanks/"
     html = response.content.decode()
     if expected:
@@ -171,7 +176,7 @@ def test_the_thanks_page_shows_the_hint_kept_in_the_session(client, address, exp
 
 
 def test_the_thanks_page_names_the_carrier_and_links_its_instructions(client):
-    client.post("/contact/", {**INQUIRY, "email": "hanako@i.softbank.jp"})
+    client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "hanako@i.softbank.jp"})
     html = client.get("/contact/thanks/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert "ソフトバンク" in html
     assert "https://www.softbank.jp/mobile/support/mail/antispam/email-i/white/" in html
@@ -188,13 +193,17 @@ def test_a_tampered_session_shows_nothing(client):
 def test_the_china_hint_speaks_chinese_to_a_visitor_who_asks_for_it(client):
     AlternativeContact.objects.create(country="CN", kind="wechat", value="example_shop")
     response = client.post(
-        "/contact/", {**INQUIRY, "email": "li@qq.com", "message": ""}, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9"
+        "/contact/",
+        {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com", "message": ""},
+        HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9",
     )
     _, hint = _slot(response.content.decode())
     assert "我们的回复可能无法送达此邮箱" in hint
     assert "微信公众号" in hint
     traditional = client.post(
-        "/contact/", {**INQUIRY, "email": "li@qq.com", "message": ""}, HTTP_ACCEPT_LANGUAGE="zh-TW"
+        "/contact/",
+        {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com", "message": ""},
+        HTTP_ACCEPT_LANGUAGE="zh-TW",
     )
     assert "微信公眾號" in _slot(traditional.content.decode())[1]
 
@@ -225,9 +234,9 @@ def test_the_signal_carries_the_kind_and_the_view_sees_it(client):
 
     signals.reply_hint.connect(receiver)
     try:
-        client.post("/contact/", {**INQUIRY, "email": "li@qq.com"})
-        client.post("/contact/", {**INQUIRY, "email": "taro@ezweb.ne.jp"})
-        client.post("/contact/", {**INQUIRY, "email": "taro@example.jp"})
+        client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com"})
+        client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@ezweb.ne.jp"})
+        client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@example.jp"})
     finally:
         signals.reply_hint.disconnect(receiver)
     assert [(r["kind"], r["carrier"], r["form_key"]) for r in received] == [
@@ -244,7 +253,7 @@ def test_an_invalid_form_sends_no_signal_and_counts_nothing(client):
     received = []
     signals.reply_hint.connect(received.append)
     try:
-        client.post("/contact/", {**INQUIRY, "email": "li@qq.com", "message": ""})
+        client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com", "message": ""})
     finally:
         signals.reply_hint.disconnect(received.append)
     assert received == []
@@ -252,7 +261,7 @@ def test_an_invalid_form_sends_no_signal_and_counts_nothing(client):
 
 
 def test_the_context_processor_gives_the_thanks_page_the_kind(client):
-    client.post("/contact/", {**INQUIRY, "email": "taro@docomo.ne.jp"})
+    client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@docomo.ne.jp"})
     response = client.get("/contact/thanks/")
     assert response.context["formguard_reply_hint"].kind == CARRIER
     assert response.context["formguard_reply_hint"].carrier == "docomo"
@@ -263,7 +272,7 @@ def test_the_context_processor_gives_the_thanks_page_the_kind(client):
 
 def test_the_dashboard_counts_this_weeks_replies_at_risk(client, admin_client):
     for address in ("taro@docomo.ne.jp", "hanako@au.com", "li@qq.com", "taro@example.jp"):
-        assert client.post("/contact/", {**INQUIRY, "email": address}).status_code == 302
+        assert client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": address}).status_code == 302
     assert replyhints.week_counts() == {CARRIER: 2, CHINA: 1}
     html = admin_client.get("/admin/formguard/incident/dashboard/").content.decode()
     assert re.search(r'id="fg-risk-carrier">2<', html)
@@ -305,7 +314,7 @@ class _DownStore:
 
 def test_a_store_that_does_not_answer_loses_the_count_not_the_inquiry(client, admin_client, monkeypatch, mailoutbox):
     monkeypatch.setattr(replyhints, "get_store", _DownStore)
-    response = client.post("/contact/", {**INQUIRY, "email": "li@qq.com"}, follow=True)
+    response = client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "li@qq.com"}, follow=True)
     assert "fg-reply-hint-china" in response.content.decode()
     assert len(mailoutbox) == 1
     assert replyhints.week_counts() == {CARRIER: None, CHINA: None}
