@@ -118,3 +118,32 @@ def goal_mark(value: float, goal: float | None, *, at_most: bool = True) -> str:
         return f"{'≤' if at_most else '≥'}{goal:.2f} ?"
     met = value <= goal if at_most else value >= goal
     return f"{'≤' if at_most else '≥'}{goal:.2f} {'✓' if met else '✗'}"
+
+
+def post_environ(path: str, address: str, body: bytes, cookie: str) -> dict:
+    """The WSGI environ of a form POST from ``address``, as a server hands it to Django."""
+    import io
+    import sys
+
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_ACCEPT_LANGUAGE": "ja",
+        "HTTP_COOKIE": cookie,
+        "REMOTE_ADDR": address,
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }

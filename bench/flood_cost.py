@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import logging
 import os
 import re
@@ -58,7 +57,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import Redis, goal_mark, median  # noqa: E402
+from bench._support import Redis, goal_mark, median, post_environ  # noqa: E402
 
 ROUNDS = 10
 WARMUP = 20
@@ -228,28 +227,7 @@ class Wsgi:
         self.handler = WSGIHandler()
 
     def post(self, path: str, address: str) -> tuple[float, int]:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT_LANGUAGE": "ja",
-            "HTTP_COOKIE": f"csrftoken={CSRF_SECRET}",
-            "REMOTE_ADDR": address,
-            "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "CONTENT_LENGTH": str(len(BODY)),
-            "wsgi.input": io.BytesIO(BODY),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
+        environ = post_environ(path, address, BODY, f"csrftoken={CSRF_SECRET}")
         status = []
         start = time.perf_counter()
         response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))

@@ -20,7 +20,6 @@ the goal is at most 1.10. The rules alone are timed too (µs per submission).
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import os
 import sys
@@ -32,7 +31,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import goal_mark, median  # noqa: E402
+from bench._support import goal_mark, median, post_environ  # noqa: E402
 
 GOAL = 1.10
 ROUNDS = 10
@@ -110,28 +109,7 @@ class Wsgi:
     def post(self) -> float:
         address = ADDRESSES[self.sent % len(ADDRESSES)]
         self.sent += 1
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/contact/",
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT_LANGUAGE": "ja",
-            "HTTP_COOKIE": f"csrftoken={CSRF_SECRET}",
-            "REMOTE_ADDR": address,
-            "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "CONTENT_LENGTH": str(len(self.body)),
-            "wsgi.input": io.BytesIO(self.body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
+        environ = post_environ("/contact/", address, self.body, f"csrftoken={CSRF_SECRET}")
         status = []
         start = time.perf_counter()
         response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))

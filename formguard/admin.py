@@ -97,21 +97,7 @@ class FormPolicyAdmin(admin.ModelAdmin):
         (
             _("Bot traps and content rules"),
             {
-                "fields": [
-                    "honeypot_action",
-                    "time_trap_action",
-                    "time_trap_min",
-                    "time_trap_max",
-                    "message_field",
-                    "email_field",
-                    "japanese_action",
-                    "links_action",
-                    "max_links",
-                    "ng_words_action",
-                    "ng_words",
-                    "sender_action",
-                    "recipient_limit",
-                ],
+                "fields": list(policies.TRAP_FIELDS),
                 "description": _(
                     "What each trap or rule does to a submission it catches: refuse (the form comes back with "
                     "an error and everything typed), require the captcha, or, for signals no person sends, "

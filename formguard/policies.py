@@ -27,6 +27,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("formguard.policies")
 
+# The bot traps and content rules, as the admin shows them.
+TRAP_FIELDS = (
+    "honeypot_action",
+    "time_trap_action",
+    "time_trap_min",
+    "time_trap_max",
+    "message_field",
+    "email_field",
+    "japanese_action",
+    "links_action",
+    "max_links",
+    "ng_words_action",
+    "ng_words",
+    "sender_action",
+    "recipient_limit",
+)
 # Fields a form's row may leave empty to inherit from the site-wide row.
 INHERITED_FIELDS = (
     "enabled",
@@ -47,19 +63,7 @@ INHERITED_FIELDS = (
     "allowed_countries",
     "unknown_country",
     "private_country",
-    "honeypot_action",
-    "time_trap_action",
-    "time_trap_min",
-    "time_trap_max",
-    "message_field",
-    "email_field",
-    "japanese_action",
-    "links_action",
-    "max_links",
-    "ng_words_action",
-    "ng_words",
-    "sender_action",
-    "recipient_limit",
+    *TRAP_FIELDS,
     "flood_limit",
     "flood_close_minutes",
 )
