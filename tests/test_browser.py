@@ -58,6 +58,14 @@ def fill_contact(page, message="商品の在庫について教えてください
     page.fill("#id_message", message)
 
 
+def log_in(page, live_server, next_path, wait_for):
+    page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url(wait_for)
+
+
 def a_person_later(seconds=8):
     """The seconds a person takes to read and type, without sleeping: the
     site's clock (formguard's time trap) moves on, the browser's does not matter."""
@@ -199,11 +207,7 @@ def test_dashboard_in_light_and_dark(live_server, browser, admin_user, tmp_path,
         context = browser.new_context(color_scheme=scheme, locale="ja-JP", viewport={"width": 1200, "height": 900})
         page = context.new_page()
         try:
-            page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/incident/dashboard/")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", "password")
-            page.click("input[type=submit]")
-            page.wait_for_url("**/dashboard/")
+            log_in(page, live_server, "/admin/formguard/incident/dashboard/", "**/dashboard/")
             assert page.locator(".fg-chart svg rect").count() > 0
             assert page.locator("#fg-week-total").inner_text() == "21"  # 7 refusals of each of 3 IPs
             assert page.locator("#fg-top-ips code").first.inner_text() in ("114.114.114.114", "8.8.8.8", "240e::/64")
@@ -393,11 +397,7 @@ def test_screenshots_of_the_admin_pages(live_server, browser, admin_user, tmp_pa
     )
     page = context.new_page()
     try:
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "password")
-        page.click("input[type=submit]")
-        page.wait_for_url("**/admin/")
+        log_in(page, live_server, "/admin/", "**/admin/")
         row = FormPolicy.objects.get(form_key="contact")
         page.goto(f"{live_server.url}/admin/formguard/formpolicy/{row.pk}/change/")
         page.locator("#id_honeypot_action").scroll_into_view_if_needed()

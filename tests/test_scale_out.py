@@ -4,6 +4,7 @@ Run by scripts/test.sh against real servers it starts (pytest -m services,
 with FORMGUARD_REDIS_URL and FORMGUARD_PG_* set).
 """
 
+import itertools
 import os
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from django.test import override_settings
 from formguard import policies, ratelimits, rules
 from formguard.models import BlockRule, FormPolicy
 from formguard.store import get_store
+from formguard.testing import trap_fields
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -88,6 +90,9 @@ def servers(tmp_path):
             server.stop()
 
 
+_customers = itertools.count()
+
+
 def contact(server, client_ip, method="post"):
     session = requests.Session()
     form = session.get(server.url + "/contact/", headers={"X-Forwarded-For": client_ip}, timeout=5)
@@ -96,7 +101,14 @@ def contact(server, client_ip, method="post"):
     token = session.cookies.get("csrftoken")
     return session.post(
         server.url + "/contact/",
-        data={"csrfmiddlewaretoken": token, "name": "山田", "email": "a@example.jp", "message": "在庫はありますか"},
+        data={
+            "csrfmiddlewaretoken": token,
+            "name": "山田",
+            # Each from its own address, from a form shown a few seconds ago (formguard's traps).
+            "email": f"c{next(_customers)}@example.jp",
+            "message": "在庫はありますか",
+            **trap_fields("contact", age=5),
+        },
         headers={"X-Forwarded-For": client_ip, "Referer": server.url + "/contact/"},
         allow_redirects=False,
         timeout=5,
