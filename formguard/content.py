@@ -150,7 +150,7 @@ class ContentRules:
             Reason.NOT_JAPANESE,
             self.japanese_action,
             _("Please write your message in Japanese."),
-            {"chars": length},
+            {"chars": length, "field": self.message_field},
         )
 
     def check_links(self, message: str) -> Finding | None:
@@ -164,7 +164,7 @@ class ContentRules:
             Reason.LINKS,
             self.links_action,
             _("Please write at most %(count)d web addresses, as plain text.") % {"count": self.max_links},
-            {"links": links, "markup": bool(markup)},
+            {"links": links, "markup": bool(markup), "field": self.message_field},
         )
 
     def check_ng_words(self, post: Mapping[str, str]) -> Finding | None:
@@ -193,6 +193,7 @@ class ContentRules:
                 Reason.EMAIL_IN_MESSAGE,
                 self.sender_action,
                 _("Please write your email address in the email field only, not in the message."),
+                {"field": self.message_field},
             )
         domain = address.rsplit("@", 1)[1]
         if is_disposable(domain):
@@ -200,6 +201,6 @@ class ContentRules:
                 Reason.DISPOSABLE_EMAIL,
                 self.sender_action,
                 _("Please use an email address where you can receive our reply (not a disposable one)."),
-                {"domain": domain[:100]},
+                {"domain": domain[:100], "field": self.email_field},
             )
         return None

@@ -104,15 +104,24 @@ class FormGuardField(forms.Field):
             return None
         self.request._formguard_field_checked = True
         verdict = getattr(self.request, "formguard", None)
-        if verdict is not None and verdict.form_error:
-            raise forms.ValidationError(verdict.form_error, code=verdict.reason or "formguard")
-        return None
+        if verdict is None or not verdict.form_error:
+            return None
+        error = forms.ValidationError(verdict.form_error, code=verdict.reason or "formguard")
+        # A rule about one field (the message, the address) shows its error
+        # at that field, where the visitor will fix it.
+        target = verdict.detail.get("field")
+        form = getattr(self, "form", None)
+        if form is not None and target and target in form.fields and target != FIELD_NAME:
+            form.add_error(target, error)
+            return None
+        raise error
 
 
 def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
     """Add formguard's field to a form instance (once)."""
     if FIELD_NAME not in form.fields:
-        form.fields[FIELD_NAME] = FormGuardField(request=request)
+        field = form.fields[FIELD_NAME] = FormGuardField(request=request)
+        field.form = form
     if request is not None:
         request._formguard_field_installed = True
 

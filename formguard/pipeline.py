@@ -356,7 +356,7 @@ def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
         Reason.RECIPIENT_LIMIT,
         TrapAction.REFUSE,
         _("Too many messages were sent for this email address. Please try again later or reach us another way."),
-        {"limit": attempt.policy.recipient_limit},
+        {"limit": attempt.policy.recipient_limit, "field": attempt.policy.email_field},
     )
 
 

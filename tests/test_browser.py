@@ -375,6 +375,8 @@ def test_screenshots_of_the_form_and_its_errors(live_server, browser, tmp_path, 
             else "Please write your message in Japanese."
         )
         assert expected in page.locator(".errorlist").inner_text()
+        # Shown at the message (the demo renders a field's errors just before it).
+        assert expected in page.evaluate("document.querySelector('#id_message').previousElementSibling.textContent")
         assert page.input_value("#id_message").startswith("We can bring")
         page.screenshot(path=os.path.join(shots, f"contact-refused-{language}-{width}.png"), full_page=True)
     finally:

@@ -104,6 +104,8 @@ def test_a_patient_bot_filling_the_visible_fields_with_english_seo_text_sends_no
     assert response.status_code == 200
     page = response.content.decode()
     assert "Please write your message in Japanese." in page
+    # At the message, where the visitor fixes it.
+    assert response.context["form"].errors == {"message": ["Please write your message in Japanese."]}
     assert SEO_PITCH[:40] in page  # what was typed comes back
     assert mailoutbox == []
     assert (Reason.NOT_JAPANESE, False) in incident_reasons()
@@ -392,6 +394,7 @@ def test_four_ips_same_address_the_fourth_is_refused_and_the_address_is_never_st
         statuses.append(response.status_code)
     assert statuses == [302, 302, 302, 200]
     assert "Too many messages were sent for this email address" in response.content.decode()
+    assert list(response.context["form"].errors) == ["email"]
     assert INQUIRY["message"] in response.content.decode()
     assert len(mailoutbox) == 3
     assert (Reason.RECIPIENT_LIMIT, False) in incident_reasons()
