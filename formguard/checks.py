@@ -166,6 +166,17 @@ def _check_default_policy() -> list:
         parse_rate(conf.DEFAULT_POLICY["rate_limit"])
     except ValueError as exc:
         errors.append(Error(f"FORMGUARD['DEFAULT_POLICY']['rate_limit']: {exc}", id="formguard.E005"))
+    from django.core.exceptions import ValidationError
+
+    from .models import FormPolicy
+
+    # Each value as the admin would take it (choices, validators): a fake
+    # success for the Japanese rule, say, is refused here, not at first use.
+    for key in sorted(set(user) & set(DEFAULT_POLICY) - {"rate_limit"}):
+        try:
+            FormPolicy._meta.get_field(key).clean(user[key], None)
+        except ValidationError as exc:
+            errors.append(Error(f"FORMGUARD['DEFAULT_POLICY'][{key!r}]: {' '.join(exc.messages)}", id="formguard.E005"))
     return errors
 
 

@@ -64,11 +64,23 @@ def test_a_cache_that_cannot_hold_counters_is_an_error(backend, tmp_path):
 
 @pytest.mark.parametrize(
     "formguard",
-    [{"TRUSTED_PROXY": ["10.0.0.1"]}, {"DEFAULT_POLICY": {"rate_limit": "lots"}}, {"DEFAULT_POLICY": {"rate": "5/m"}}],
+    [
+        {"TRUSTED_PROXY": ["10.0.0.1"]},
+        {"DEFAULT_POLICY": {"rate_limit": "lots"}},
+        {"DEFAULT_POLICY": {"rate": "5/m"}},
+        # Fake success is only for the honeypot and NG words; rates as the admin takes them.
+        {"DEFAULT_POLICY": {"japanese_action": "fake_success"}},
+        {"DEFAULT_POLICY": {"flood_limit": "many"}},
+        {"DEFAULT_POLICY": {"recipient_limit": "0/d"}},
+    ],
 )
 def test_unknown_keys_and_bad_rates(formguard):
     with override_settings(FORMGUARD=formguard):
         assert "formguard.E005" in ids()
+
+
+def test_the_demos_default_policy_is_valid():
+    assert "formguard.E005" not in ids()
 
 
 def test_unimportable_resolver():
