@@ -424,3 +424,31 @@ def test_a_reader_flush_ends_while_a_flood_goes_on(client):
     finally:
         stop.set()
         thread.join()
+
+
+def test_the_flood_breaker_closes_the_form_once_for_four_workers(site):
+    site.manage(
+        "shell",
+        "-c",
+        "from formguard import policies; from formguard.models import FormPolicy; policies.ensure_row('*'); "
+        "FormPolicy.objects.filter(form_key='*').update(flood_limit='30/d', flood_close_minutes=30); "
+        "policies.invalidate()",
+    )
+    url = site.start("gunicorn", "-w", "4")
+    session = requests.Session()
+    session.get(url + "/contact/", headers={"X-Forwarded-For": "192.0.2.1"}, timeout=5)
+    token = session.cookies["csrftoken"]
+    # 40 customers from 40 addresses, each on a new connection (any worker).
+    statuses = [post_contact(url, f"198.51.100.{n + 1}", session, token) for n in range(40)]
+    # One count across the workers: exactly 30 sent, then the form is closed.
+    assert statuses == [302] * 30 + [503] * 10, statuses
+    assert site.mails() == 30
+    # One closure, by one worker, marked automatic, whatever the others saw meanwhile.
+    done = site.manage(
+        "shell",
+        "-c",
+        "from formguard.models import ActionLog; "
+        "print([(a.action, a.automatic, a.detail[:40]) for a in ActionLog.objects.filter(action='closed')])",
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[('closed', True, 'flood breaker: 31 POSTs over 30/d, until')]"
+    assert get(url, "203.0.113.50") == 503
