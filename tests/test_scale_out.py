@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from formguard import policies, ratelimits, rules
+from formguard import incidents, policies, ratelimits, rules
 from formguard.models import BlockRule, FormPolicy
 from formguard.store import get_store
 from formguard.testing import trap_fields
@@ -207,3 +207,27 @@ def test_django_redis_is_counted_through_its_own_pool():
         assert store.describe() == "Redis, cache 'dr'"
         limit = ratelimits.Limit("rate:contact", "192.0.2.50", "2/m")
         assert [ratelimits.hit([limit])[0].count for _ in range(3)] == [1, 2, 3]
+
+
+def test_the_per_address_count_holds_no_address_in_redis(client):
+    inquiry = {"name": "山田", "message": "在庫はありますか"}
+    statuses = []
+    for n, address in enumerate(
+        ["Victim@Example.org", "victim@example.org", "victim+x@EXAMPLE.org", "victim@example.org"]
+    ):
+        data = {**inquiry, "email": address, **trap_fields("contact")}
+        statuses.append(client.post("/contact/", data, REMOTE_ADDR=f"203.0.113.{n + 1}").status_code)
+    assert statuses == [302, 302, 302, 200]
+    # The refusal's incident keeps what was typed (in the database, like every
+    # incident's sample); the counting itself keeps a keyed hash only.
+    incidents.flush_pending()
+    store = get_store()
+    keys = list(store._client.scan_iter(match=f"{store.prefix}:*"))
+    assert any(b":w:recipient:contact:" in key for key in keys)
+    dump = b" ".join(keys)
+    for key in keys:
+        if store._client.type(key) == b"string":
+            dump += b" " + (store._client.get(key) or b"")
+        elif store._client.type(key) == b"hash":
+            dump += b" ".join(b"%s=%s" % kv for kv in store._client.hgetall(key).items())
+    assert b"victim" not in dump.lower() and b"example.org" not in dump.lower()
