@@ -148,8 +148,14 @@ def week_counts(now: datetime | None = None) -> dict[str, int | None]:
 def remember(request: HttpRequest, hint: ReplyHint) -> None:
     """Keep the hint's kind for the next page (the thanks page) in the session, when there is one."""
     session = getattr(request, "session", None)
-    if session is not None:
+    if session is None:
+        return
+    if hint:
         session[SESSION_KEY] = {"kind": hint.kind, "carrier": hint.carrier}
+    else:
+        # Most inquiries have no hint: no session row written for them (pop
+        # marks the session modified only when the key was there).
+        session.pop(SESSION_KEY, None)
 
 
 def remembered(request: HttpRequest) -> ReplyHint:

@@ -129,7 +129,10 @@ def test_the_hint_appears_as_the_visitor_leaves_the_email_field(live_server, bro
             assert slot.locator(".fg-reply-hint-carrier").count() == 0
             assert china.locator("[data-fg-channel=wechat]").inner_text().count("example_shop") == 1
             assert china.locator("a[href^='https://wpa.qq.com/msgrd?v=3&uin=10000']").count() == 1
-            assert china.locator("img.fg-contact-qr").evaluate("img => img.complete && img.naturalWidth") == 168
+            qr = china.locator("img.fg-contact-qr")
+            qr.scroll_into_view_if_needed()
+            # decode() waits for the image to load (it is lazy and may still be on the way).
+            assert qr.evaluate("img => img.decode().then(() => img.naturalWidth)") == 168
             page.screenshot(path=os.path.join(shots, f"reply-hint-china-{language}-{width}.png"), full_page=True)
 
             page.fill("#id_email", "taro@example.jp")

@@ -169,10 +169,22 @@ def test_the_thanks_page_shows_the_hint_kept_in_the_session(client, address, exp
         assert expected in html
     else:
         assert "fg-reply-hint" not in html
+    if not expected:
+        # No hint, nothing kept: most inquiries write no session row.
+        assert replyhints.SESSION_KEY not in client.session
+        return
     # The session keeps the kind, never the address.
     session = client.session[replyhints.SESSION_KEY]
     assert address.split("@")[0] not in json.dumps(session)
     assert set(session) == {"kind", "carrier"}
+
+
+def test_an_inquiry_without_a_hint_forgets_an_earlier_one(client):
+    client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "taro@docomo.ne.jp"})
+    assert client.session[replyhints.SESSION_KEY]["kind"] == "carrier"
+    client.post("/contact/", {**INQUIRY, **trap_fields("contact"), "email": "hanako@example.jp"})
+    assert replyhints.SESSION_KEY not in client.session
+    assert "fg-reply-hint" not in client.get("/contact/thanks/").content.decode()
 
 
 def test_the_thanks_page_names_the_carrier_and_links_its_instructions(client):
