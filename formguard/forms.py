@@ -66,6 +66,11 @@ def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
     """Add formguard's field to a form instance (once)."""
     if FIELD_NAME not in form.fields:
         form.fields[FIELD_NAME] = FormGuardField(request=request)
+    attempt = getattr(request, "formguard_attempt", None)
+    if attempt is not None:
+        from .refusal import remember_form
+
+        remember_form(attempt.form_key, form)
 
 
 class FormGuardFormMixin:

@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Country names in the visitor's language (its translations load only as an app).
+    "django_countries",
     "formguard",
     "project.contact",
 ]

@@ -136,7 +136,7 @@ def test_report_text_is_japanese_and_honest_about_the_center(client):
     text = reports.to_text(todays_report())
     assert "迷惑メール相談センターが受け付けているのは迷惑「メール」" in text
     assert "個別の回答はありません" in text
-    assert f"1. {SPAMMER}（国：CN）　25 件" in text
+    assert f"1. {SPAMMER}（国：中国 (CN)）　25 件" in text
     assert "送信回数超過：5 件" in text
     assert "激安商品のご案内です" in text
     assert "Mozilla/5.0 (spambot)" in text
@@ -306,10 +306,10 @@ def test_purge_removes_what_is_older_and_keeps_the_rest(client, capsys):
         client.get("/contact/", REMOTE_ADDR="198.51.100.2")
     incidents.flush_pending()
     assert Incident.objects.count() == 2
-    call_command("formguard", "purge", "--older-than", "90d")
+    call_command("formguard", "purge", "--older-than", "90d", "--yes")
     assert list(Incident.objects.values_list("ip", flat=True)) == ["198.51.100.2"]
     assert "Deleted 1 incidents" in capsys.readouterr().out
-    call_command("formguard", "purge", "--older-than", "1d")
+    call_command("formguard", "purge", "--older-than", "1d", "--yes")
     assert not Incident.objects.exists()
 
 

@@ -27,3 +27,41 @@ def formguard_captcha_script(context: dict[str, Any]) -> SafeString:
     if request is not None:
         request._formguard_script_rendered = True
     return mark_safe(render_to_string("formguard/captcha/script.html", {"script_url": provider.script_url}))  # noqa: S308
+
+
+@register.filter
+def country(code: str) -> str:
+    """``{{ row.country|country }}``: "中国 (CN)", with formguard's words for ZZ and XX."""
+    from ..geo import country_label
+
+    return country_label(code)
+
+
+@register.filter
+def duration(seconds: int) -> str:
+    """``{{ seconds|duration }}``: "1時間", "30日"."""
+    from ..durations import format_duration
+
+    return format_duration(seconds) if seconds is not None else ""
+
+
+@register.filter
+def rule_kind(value: str) -> str:
+    """A block rule's kind in words: "ブラックリスト", not "block"."""
+    from ..models import BlockRule
+
+    return str(dict(BlockRule.Kind.choices).get(value, value))
+
+
+@register.filter
+def rule_source(value: str) -> str:
+    from ..models import BlockRule
+
+    return str(dict(BlockRule.Source.choices).get(value, value))
+
+
+@register.filter
+def rule_reason(value: str) -> str:
+    from ..models import describe_reason
+
+    return describe_reason(value)
