@@ -123,6 +123,11 @@ def _local(moment) -> str:
 class Command(BaseCommand):
     help = gettext_lazy("Close and reopen forms, ban and allow IPs, and see formguard's state.")
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # argparse wants a plain str; translated now, in the site's language.
+        self.help = str(self.help)
+        return super().create_parser(prog_name, subcommand, **kwargs)
+
     def execute(self, *args: Any, **options: Any) -> Any:
         # Recorded in the action log as done from the command line.
         with actors.acting_as(actors.command_line()):
