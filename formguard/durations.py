@@ -59,7 +59,7 @@ def about(seconds: int | float) -> str:
     seconds = int(seconds)
     if seconds < 3600:
         return _("less than an hour")
-    if seconds < 86400:
+    if seconds <= 20 * 3600:
         hours = -(-seconds // 3600)
         return ngettext("about %(count)d hour", "about %(count)d hours", hours) % {"count": hours}
     days = -(-seconds // 86400)

@@ -163,7 +163,7 @@ def country_name(code: str) -> str:
     if not code or code == UNKNOWN:
         return gettext("unknown country")
     if code == PRIVATE:
-        return gettext("private or local address")
+        return gettext("private address")
     return str(countries.name(code)) or code
 
 
@@ -172,3 +172,8 @@ def country_label(code: str) -> str:
     if not code:
         return country_name(code)
     return f"{country_name(code)} ({code.upper()})"
+
+
+def country_choices(codes: list[str]) -> list[tuple[str, str]]:
+    """``(code, name)`` pairs sorted by name in the active language, for filters and forms."""
+    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])

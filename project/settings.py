@@ -125,6 +125,8 @@ DEFAULT_FROM_EMAIL = "webmaster@example.jp"
 CONTACT_STAFF_EMAILS = ["staff@example.jp"]
 
 FORMGUARD = {
+    # formguard's pages for refused visitors look like the shop's own.
+    "BASE_TEMPLATE": "contact/base.html",
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
     "CACHE": "formguard" if "formguard" in CACHES else None,
 }

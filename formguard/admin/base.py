@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
-from .. import actors
+from .. import actors, geo
 
 
 class FormGuardAdmin(admin.ModelAdmin):
@@ -28,3 +30,17 @@ class FormGuardAdmin(admin.ModelAdmin):
 
     def delete_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self._as_user(request, super().delete_view, *args, **kwargs)
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """Countries by name in the reader's language (the codes are ISO's, ZZ and XX formguard's)."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        codes = model_admin.get_queryset(request).order_by().values_list("country", flat=True).distinct()
+        return geo.country_choices([c for c in codes if c])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(country=self.value()) if self.value() else queryset

@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import geo, policies
-from ..models import ActionLog, AlternativeContact, describe_reason
+from ..models import SITE_WIDE, ActionLog, AlternativeContact, describe_reason
 from .base import FormGuardAdmin
 
 
@@ -26,7 +26,7 @@ class AlternativeContactAdmin(FormGuardAdmin):
 
 @admin.register(ActionLog)
 class ActionLogAdmin(FormGuardAdmin):
-    list_display = ["at", "action", "target", "by", "detail_text"]
+    list_display = ["at", "action", "target_text", "by", "detail_text"]
     list_filter = ["action", "automatic"]
     search_fields = ["target", "detail", "actor"]
     date_hierarchy = "at"
@@ -36,6 +36,10 @@ class ActionLogAdmin(FormGuardAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: ActionLog | None = None) -> bool:
         return False
+
+    @admin.display(description=_("form or IP"), ordering="target")
+    def target_text(self, obj: ActionLog) -> str:
+        return gettext("every form (site-wide)") if obj.target == SITE_WIDE else obj.target
 
     @admin.display(description=_("by"), ordering="actor")
     def by(self, obj: ActionLog) -> str:

@@ -19,10 +19,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import dashboard, geo, incidents, reports, rules
+from .. import dashboard, durations, geo, incidents, reports, rules
 from ..models import Incident
 from ..refusal import FIELD_LABELS
-from .base import FormGuardAdmin
+from .base import CountryFilter, FormGuardAdmin
+from .policies import format_rate
 
 
 @admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])
@@ -88,7 +89,7 @@ def _cell(value: Any) -> str:
 # What the keys of an incident's detail mean (the pipeline's checks write them).
 DETAIL_LABELS = {
     "posts": _("POSTs"),
-    "window": _("window (seconds)"),
+    "window": _("window"),
     "rate": _("rate limit"),
     "country": _("country"),
     "mode": _("country filter"),
@@ -103,23 +104,37 @@ DETAIL_LABELS = {
 
 @admin.register(Incident)
 class IncidentAdmin(FormGuardAdmin):
-    list_display = ["last_seen", "ip", "country_name", "form_key", "reason", "count", "monitor_only", "path"]
-    list_filter = ["reason", "form_key", "country", "monitor_only"]
+    list_display = ["last_seen", "ip", "country_name", "form_key", "reason_text", "count"]
+    list_filter = ["reason", "form_key", CountryFilter, "monitor_only"]
     search_fields = ["ip", "ip_bucket"]
     date_hierarchy = "first_seen"
     actions = [ban_incident_ips]
     exclude = ["detail", "sample"]
-    readonly_fields = ["detail_table", "sample_table"]
+    readonly_fields = ["country_label", "detail_table", "sample_table"]
+
+    @admin.display(description=_("country"))
+    def country_label(self, obj: Incident) -> str:
+        return geo.country_label(obj.country)
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_text(self, obj: Incident) -> str:
+        if obj.monitor_only:
+            return gettext("%(reason)s (monitor only: not refused)") % {"reason": obj.get_reason_display()}
+        return obj.get_reason_display()
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, obj: Incident) -> str:
-        return geo.country_label(obj.country)
+        return geo.country_name(obj.country)
 
     @admin.display(description=_("detail"))
     def detail_table(self, obj: Incident) -> str:
         detail = dict(obj.detail or {})
         if "country" in detail:
             detail["country"] = geo.country_label(detail["country"])
+        if "rate" in detail:
+            detail["rate"] = format_rate(str(detail["rate"]))
+        if isinstance(detail.get("window"), int):
+            detail["window"] = durations.format_duration(detail["window"])
         return _table(detail, DETAIL_LABELS)
 
     @admin.display(description=_("submitted sample"))
@@ -141,8 +156,10 @@ class IncidentAdmin(FormGuardAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
-        fields = [f for f in super().get_fields(request, obj) if f not in ("detail_table", "sample_table")]
-        return [*fields, "detail_table", "sample_table"]
+        extra = ("country_label", "detail_table", "sample_table")
+        fields = [f for f in super().get_fields(request, obj) if f not in extra]
+        # The country by name where its code was.
+        return [*("country_label" if f == "country" else f for f in fields), "detail_table", "sample_table"]
 
     def get_urls(self) -> list:
         return [

@@ -174,7 +174,8 @@ def delete_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 @admin.register(FormPolicy)
 class FormPolicyAdmin(FormGuardAdmin):
     form = FormPolicyForm
-    list_display = ["__str__", "state", "protection", "rate", "captcha", "countries", "updated_at"]
+    # Few, short columns: the list fits 1280 px beside the admin's sidebar.
+    list_display = ["__str__", "state", "protection", "rate", "captcha", "countries"]
     list_display_links = ["__str__"]
     actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_forms]
     search_fields = ["form_key"]
