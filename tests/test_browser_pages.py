@@ -4,7 +4,6 @@ the test's tmp dir) and looked at; the tests assert what a person would check.""
 
 import os
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -62,9 +61,12 @@ def shots_dir(tmp_path):
 
 def fits(page, inner=None):
     """No sideways scrolling: nothing cut off at this width (nor in the scrolling box ``inner``)."""
-    if inner and page.locator(inner).count():
-        if not page.eval_on_selector(inner, "e => e.scrollWidth <= e.clientWidth + 1"):
-            return False
+    if (
+        inner
+        and page.locator(inner).count()
+        and not page.eval_on_selector(inner, "e => e.scrollWidth <= e.clientWidth + 1")
+    ):
+        return False
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
