@@ -161,8 +161,14 @@ def remember_form(form_key: str, form: Any) -> None:
         _forms[form_key] = fields
 
 
+def label_for(name: str, form_key: str = "") -> Any:
+    """A submitted field's label: the form's own, else the usual one for its name, else the name."""
+    known = _forms.get(form_key, {}).get(name)
+    return known[0] if known else FIELD_LABELS.get(name.lower(), name)
+
+
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
-    label, multiline = known.get(name, (FIELD_LABELS.get(name.lower(), name), False))
+    label, multiline = known.get(name, (label_for(name), False))
     if multiline or "\n" in value or len(value) > 80:
         # As tall as the text, within reason: a one-line message is not an 8-row box.
         lines = sum(1 + len(line) // 50 for line in value.splitlines()) or 1

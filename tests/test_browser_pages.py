@@ -163,7 +163,10 @@ def test_admin_pages(live_server, browser, admin_user, tmp_path, lang, width):  
                 leftover = english_on(text)
                 if leftover:
                     problems.append((name, sorted(leftover)))
-            if width == "wide" and name != "report" and not fits(page, "#changelist .results"):
+            # Cut off at 1280 px (the list's table scrolled sideways); on a phone
+            # the admin's own tables scroll, the page itself must not.
+            inner = "#changelist .results" if width == "wide" else None
+            if name != "report" and not fits(page, inner):
                 problems.append((name, "wider than the window"))
             if name == "policies":
                 closed = "停止中（サイト全体の停止による）" if lang == "ja" else "CLOSED by the site-wide switch"

@@ -65,3 +65,21 @@ def rule_reason(value: str) -> str:
     from ..models import describe_reason
 
     return describe_reason(value)
+
+
+@register.filter
+def field_label(name: str, form_key: str = "") -> str:
+    """A submitted field's label (``{{ name|field_label:sample.form_key }}``), not its raw name."""
+    from ..refusal import label_for
+
+    return str(label_for(name, form_key))
+
+
+@register.filter
+def action_target(target: str) -> str:
+    """An action log entry's target: "*" in words."""
+    from django.utils.translation import gettext
+
+    from ..models import SITE_WIDE
+
+    return gettext("every form (site-wide)") if target == SITE_WIDE else target
