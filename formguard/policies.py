@@ -270,13 +270,14 @@ def site_value(field: str) -> Any:
 
 
 def forms_hiding_without_contacts() -> list[str]:
-    """Form keys whose visitors from other countries get the hidden page with no contact on it."""
+    """Form keys whose visitors from other countries get the hidden page with no contact on it.
+
+    Reads the rows only (not the store): system checks call it too.
+    """
     from .models import AlternativeContact, CountryMode
 
     if AlternativeContact.objects.exists():
         return []
-    return [
-        key
-        for key in FormPolicy.objects.values_list("form_key", flat=True)
-        if get_policy(key).country_mode == CountryMode.HIDE
-    ]
+    rows = {row["form_key"]: row["country_mode"] for row in FormPolicy.objects.values("form_key", "country_mode")}
+    site = rows.get(SITE_WIDE) or conf.DEFAULT_POLICY["country_mode"]
+    return sorted(key for key, mode in rows.items() if (mode or site) == CountryMode.HIDE)

@@ -82,9 +82,9 @@ def most_lines(page, selector):
     return max(page.eval_on_selector_all(selector, LINES_JS), default=0)
 
 
-def set_up_records():
-    from formguard import policies
-    from formguard.models import AlternativeContact, FormPolicy
+def add_contacts():
+    """A phone and mail for everyone, WeChat for visitors from China."""
+    from formguard.models import AlternativeContact
 
     AlternativeContact.objects.create(
         text_ja="お電話：03-1234-5678（平日 10時〜18時）\nメール：info@example.jp",
@@ -96,6 +96,13 @@ def set_up_records():
         text_ja="WeChat 公式アカウント：example_shop",
         text_en="WeChat: example_shop",
     )
+
+
+def set_up_records():
+    from formguard import policies
+    from formguard.models import FormPolicy
+
+    add_contacts()
     visitor = Client()
     visitor.get("/contact/")
     spam = {"name": "王", "email": "spam@qq.com", "message": "激安商品のご案内です"}
@@ -226,19 +233,10 @@ def fill(page, message=CUSTOMER["message"]):
 @pytest.mark.parametrize("lang", LANGS)
 def test_visitor_pages(live_server, browser, settings, tmp_path, lang, width):  # noqa: F811
     from formguard import policies
-    from formguard.models import AlternativeContact, FormPolicy
+    from formguard.models import FormPolicy
 
     settings.FORMGUARD = {**settings.FORMGUARD, "TRUSTED_PROXIES": ["127.0.0.1"]}
-    AlternativeContact.objects.create(
-        text_ja="お電話：03-1234-5678（平日 10時〜18時）\nメール：info@example.jp",
-        text_en="Phone: +81-3-1234-5678 (weekdays 10:00-18:00)\nEmail: info@example.jp",
-    )
-    AlternativeContact.objects.create(
-        country="CN",
-        text_zh="微信公众号：example_shop",
-        text_ja="WeChat 公式アカウント：example_shop",
-        text_en="WeChat: example_shop",
-    )
+    add_contacts()
     Client().get("/contact/")
     FormPolicy.objects.filter(form_key="*").update(captcha_required=False, rate_limit="1/h", burst_count=50)
     policies.invalidate()
