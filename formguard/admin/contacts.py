@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import geo, policies
 from ..models import SITE_WIDE, ActionLog, AlternativeContact, describe_reason
-from .base import FormGuardAdmin
+from .base import CountryFilter, FormGuardAdmin
 
 
 @admin.register(AlternativeContact)
 class AlternativeContactAdmin(FormGuardAdmin):
-    list_display = ["__str__", "country_name", "order"]
-    list_filter = ["country"]
-    search_fields = ["country", "text_ja", "text_en", "text_zh"]
-    fields = ["country", "text_ja", "text_en", "text_zh", "image_url", "order"]
+    list_display = ["__str__", "country_name", "kind", "order"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_filter = [CountryFilter, "kind"]
+    search_fields = ["country", "value", "text_ja", "text_en", "text_zh"]
+    fieldsets = [
+        (None, {"fields": ["country", "kind", "value", "hours", "qr_image", "order"]}),
+        (
+            _("Text"),
+            {
+                "fields": ["text_ja", "text_en", "text_zh", "image_url"],
+                "description": _("Free text, or a note shown under the channel, in each language."),
+            },
+        ),
+    ]
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, obj: AlternativeContact) -> str:
