@@ -351,12 +351,15 @@ def check_geoip_age(app_configs: Any = None, **kwargs: Any) -> list:
 
 
 @register(Tags.database)
-def check_hidden_without_contacts(app_configs: Any = None, **kwargs: Any) -> list:
+def check_hidden_without_contacts(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
     """A database check: ``migrate`` and ``check --database default`` run it (it reads rows)."""
-    from django.db import DatabaseError
+    from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
     from . import policies
 
+    # As Django's own database checks: only the databases asked for are touched.
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
     try:
         hiding = policies.forms_hiding_without_contacts()
     except DatabaseError:  # tables not migrated yet
