@@ -165,7 +165,7 @@ def test_site_wide_row_cannot_be_deleted(client, admin_client):
     assert admin_client.post(f"/admin/formguard/formpolicy/{site.pk}/delete/", {"post": "yes"}).status_code == 403
     response = admin_client.post(
         "/admin/formguard/formpolicy/",
-        {"action": "delete_forms", "_selected_action": [site.pk, contact.pk], "post": "yes"},
+        {"action": "delete_selected", "_selected_action": [site.pk, contact.pk], "post": "yes"},
         follow=True,
     )
     assert "cannot be deleted" in response.content.decode()

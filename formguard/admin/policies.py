@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -158,8 +158,10 @@ def reopen_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     )
 
 
-@admin.action(description=delete_selected.short_description, permissions=["delete"])
-def delete_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+# Named as Django's delete action, which it replaces on this list (a ModelAdmin's
+# own action wins over the site's of the same name).
+@admin.action(description=django_delete_selected.short_description, permissions=["delete"])
+def delete_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
     """Django's delete action, without the site-wide row (it would only come back with defaults)."""
     if queryset.filter(form_key=SITE_WIDE).exists():
         modeladmin.message_user(
@@ -168,7 +170,7 @@ def delete_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         queryset = queryset.exclude(form_key=SITE_WIDE)
         if not queryset.exists():
             return None
-    return delete_selected(modeladmin, request, queryset)
+    return django_delete_selected(modeladmin, request, queryset)
 
 
 @admin.register(FormPolicy)
@@ -177,7 +179,7 @@ class FormPolicyAdmin(FormGuardAdmin):
     # Few, short columns: the list fits 1280 px beside the admin's sidebar.
     list_display = ["__str__", "state", "protection", "rate", "captcha", "countries"]
     list_display_links = ["__str__"]
-    actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_forms]
+    actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_selected]
     search_fields = ["form_key"]
     readonly_fields = ["updated_at"]
     # One fieldset per topic: other issues add their fields to theirs.
@@ -216,11 +218,6 @@ class FormPolicyAdmin(FormGuardAdmin):
         ),
         (None, {"fields": ["updated_at"]}),
     ]
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        found = super().get_actions(request)
-        found.pop("delete_selected", None)
-        return found
 
     def has_delete_permission(self, request: HttpRequest, obj: FormPolicy | None = None) -> bool:
         if obj is not None and obj.is_site_wide:
