@@ -20,6 +20,8 @@
 | formguard.E011  | (deploy) published captcha test keys with ``DEBUG = False``       |
 | formguard.E012  | ``GEOIP_PATH`` is set but the file is missing or not an .mmdb    |
 | formguard.W005  | (deploy) the GeoIP database is older than ``GEOIP_MAX_AGE_DAYS``  |
+| formguard.W007  | a form is hidden from some countries but no alternative contact   |
+|                 | exists: those visitors have no way to reach the business          |
 | formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
 | formguard.E009  | only one of the captcha site key and secret key is set           |
 | formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
@@ -357,6 +359,33 @@ def check_geoip_age(app_configs: Any = None, **kwargs: Any) -> list:
             )
         ]
     return []
+
+
+@register(Tags.database)
+def check_hidden_without_contacts(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """A database check: ``migrate`` and ``check --database default`` run it (it reads rows)."""
+    from django.db import DEFAULT_DB_ALIAS, DatabaseError
+
+    from . import policies
+
+    # As Django's own database checks: only the databases asked for are touched.
+    if not databases or DEFAULT_DB_ALIAS not in databases:
+        return []
+    try:
+        hiding = policies.forms_hiding_without_contacts()
+    except DatabaseError:  # tables not migrated yet
+        return []
+    if not hiding:
+        return []
+    return [
+        Warning(
+            f"Form(s) {', '.join(hiding)} hide the form from visitors of other countries, "
+            "but there is no alternative contact: those visitors have no way to reach you.",
+            hint="Add an alternative contact (telephone, email, WeChat...) in the admin, or set the country "
+            "filter to “block” or “off”.",
+            id="formguard.W007",
+        )
+    ]
 
 
 @register(Tags.compatibility)

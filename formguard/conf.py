@@ -135,6 +135,11 @@ DEFAULTS: dict[str, Any] = {
     "INCIDENT_WINDOW": 3600,
     # At most one count update per incident row within this many seconds.
     "INCIDENT_FLUSH_INTERVAL": 30,
+    # The template formguard's visitor pages extend: the site's own base
+    # (its header, shop name, link back), which must have a block named
+    # "content" (and may have "title"). It is rendered without a request or
+    # context processors, once per page (see refusal.py).
+    "BASE_TEMPLATE": "formguard/base.html",
     # Templates of the pages formguard answers with.
     "CLOSED_TEMPLATE": "formguard/closed.html",
     "BLOCKED_TEMPLATE": "formguard/blocked.html",
@@ -269,6 +274,10 @@ class FormGuardSettings:
     @cached_property
     def CLOSED_TEMPLATE(self) -> str:
         return self._get("CLOSED_TEMPLATE")
+
+    @cached_property
+    def BASE_TEMPLATE(self) -> str:
+        return self._get("BASE_TEMPLATE")
 
     @cached_property
     def BLOCKED_TEMPLATE(self) -> str:

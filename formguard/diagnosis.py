@@ -43,7 +43,12 @@ def _describe(verdict: Verdict, attempt: Attempt) -> str:
         elif attempt.is_submission:
             outcome = _("accepted, up to %(rate)s") % {"rate": attempt.policy.rate_limit}
             if attempt.wants_captcha:
-                outcome += " " + _("(with the captcha)")
+                from . import captcha
+
+                if captcha.get_provider() is None:
+                    outcome += " " + _("(captcha required, but no captcha provider is configured: not asked)")
+                else:
+                    outcome += " " + _("(with the captcha)")
         else:
             outcome = _("form shown")
         if verdict.monitored:

@@ -124,6 +124,11 @@ def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
         field.form = form
     if request is not None:
         request._formguard_field_installed = True
+    attempt = getattr(request, "formguard_attempt", None)
+    if attempt is not None:
+        from .refusal import remember_form
+
+        remember_form(attempt.form_key, form)
 
 
 class FormGuardFormMixin:

@@ -149,3 +149,31 @@ def read_file_info(path: str) -> DatabaseInfo:
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
     reader.reader.close()
     return DatabaseInfo(path=path, database_type=reader.database_type, built=reader.built)
+
+
+def country_name(code: str) -> str:
+    """``"CN"`` → "中国" / "China" in the active language; ZZ and XX get formguard's own words.
+
+    Names come from django-countries; an unknown code is shown as it is.
+    """
+    from django.utils.translation import gettext
+    from django_countries import countries
+
+    code = (code or "").upper()
+    if not code or code == UNKNOWN:
+        return gettext("unknown country")
+    if code == PRIVATE:
+        return gettext("private address")
+    return str(countries.name(code)) or code
+
+
+def country_label(code: str) -> str:
+    """The name with its code, for tables: "中国 (CN)"."""
+    if not code:
+        return country_name(code)
+    return f"{country_name(code)} ({code.upper()})"
+
+
+def country_choices(codes: list[str]) -> list[tuple[str, str]]:
+    """``(code, name)`` pairs sorted by name in the active language, for filters and forms."""
+    return sorted(((code, country_name(code)) for code in codes), key=lambda pair: pair[1])

@@ -75,10 +75,14 @@ def _window_start(moment: datetime) -> int:
     return epoch - epoch % conf.INCIDENT_WINDOW
 
 
-def aggregation_key(ip_bucket: str, form_key: str, reason: str, monitor_only: bool, now: datetime) -> str:
+def aggregation_key(
+    ip_bucket: str, form_key: str, reason: str, monitor_only: bool, now: datetime, method: str = ""
+) -> str:
     """The name of the row that counts this refusal."""
+    # Views (GET) and submissions (POST) are counted apart: a report of spam
+    # submissions must not count a banned bot's page views, nor a person's.
     # The form key goes last: it is the only part a site chooses.
-    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{ip_bucket}|{form_key}"
+    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{method[:10]}|{ip_bucket}|{form_key}"
 
 
 def _row_values(event: Event, now: datetime) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .durations import format_duration
 from .ip import network_text, parse_network
 
 SITE_WIDE = "*"
@@ -44,6 +45,12 @@ class Reason(models.TextChoices):
     CAPTCHA = "captcha", _("captcha failed")
     CAPTCHA_UNAVAILABLE = "captcha_down", _("captcha service unavailable")
     CACHE_UNAVAILABLE = "cache_down", _("cache unavailable")
+
+
+# Refusals that say nothing about the sender being a spammer: a closed form
+# refuses everyone, a country rule and an unreachable captcha or cache refuse
+# people too. Every other reason is the sender's doing (spam reports).
+NOT_SPAM_REASONS = frozenset({Reason.CLOSED, Reason.COUNTRY, Reason.CAPTCHA_UNAVAILABLE, Reason.CACHE_UNAVAILABLE})
 
 
 def validate_rate(value: str) -> None:
@@ -91,10 +98,33 @@ def parse_countries(value: str) -> list[str]:
     return [c.strip().upper() for c in (value or "").replace(" ", ",").split(",") if c.strip()]
 
 
+# Codes people type for a country that are not its ISO code (JA is the
+# language code of Japanese; UK is Britain's domain, its ISO code is GB).
+COUNTRY_MISTAKES = {"JA": "JP", "UK": "GB", "EN": "GB", "CH": "CN", "KO": "KR", "ZH": "CN"}
+
+
 def validate_countries(value: str) -> None:
-    bad = [c for c in parse_countries(value) if len(c) != 2 or not c.isalpha()]
-    if bad:
-        raise ValidationError(_("Not two-letter country codes: %(codes)s") % {"codes": ", ".join(bad)})
+    from django_countries import countries
+
+    for code in parse_countries(value):
+        if code in countries:
+            continue
+        if code in COUNTRY_MISTAKES:
+            raise ValidationError(
+                _("“%(code)s” is not a country code. Did you mean %(suggestion)s (%(name)s)?")
+                % {
+                    "code": code,
+                    "suggestion": COUNTRY_MISTAKES[code],
+                    "name": countries.name(COUNTRY_MISTAKES[code]),
+                }
+            )
+        raise ValidationError(_("“%(code)s” is not an ISO country code (e.g. JP, TW, KR).") % {"code": code})
+
+
+def validate_country(value: str) -> None:
+    validate_countries(value)
+    if len(parse_countries(value)) > 1:
+        raise ValidationError(_("One country code only."))
 
 
 class FormPolicy(models.Model):
@@ -370,6 +400,32 @@ class FormPolicy(models.Model):
                 )
 
 
+# Automatic bans write their reason in this one machine form (stable, and
+# readable in logs and exports); the admin and reports show it translated.
+BURST_REASON = "burst: {posts} POSTs within {window}s"
+BURST_REASON_RE = re.compile(r"^burst: (\d+) POSTs within (\d+)s$")
+# The flood breaker's closures, likewise.
+FLOOD_REASON = "flood breaker: {posts} POSTs over {limit}"
+FLOOD_REASON_RE = re.compile(r"^flood breaker: (\d+) POSTs over (\S+)$")
+
+
+def describe_reason(text: str) -> str:
+    """A rule's reason for a person to read: machine-written ones translated."""
+    match = BURST_REASON_RE.match(text or "")
+    if match:
+        return _("%(posts)s sends within %(window)s") % {
+            "posts": match.group(1),
+            "window": format_duration(int(match.group(2))),
+        }
+    match = FLOOD_REASON_RE.match(text or "")
+    if match:
+        return _("flood breaker: %(posts)s sends, over its limit of %(limit)s") % {
+            "posts": match.group(1),
+            "limit": match.group(2),
+        }
+    return text
+
+
 class BlockRule(models.Model):
     """One IP or CIDR range, on the blacklist or the allowlist."""
 
@@ -461,7 +517,7 @@ class Incident(models.Model):
         indexes = [models.Index(fields=["ip_bucket", "form_key", "reason", "first_seen"])]
 
     def __str__(self) -> str:
-        return f"{self.ip} {self.reason} ×{self.count}"
+        return f"{self.ip} {self.get_reason_display()} ×{self.count}"
 
 
 # What an uploaded QR code may be: formguard does not depend on Pillow, so
@@ -530,6 +586,7 @@ class AlternativeContact(models.Model):
         _("country"),
         max_length=2,
         blank=True,
+        validators=[validate_country],
         help_text=_("ISO code, e.g. CN. Empty: shown to visitors of every country without a row of their own."),
     )
     kind = models.CharField(_("channel"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
@@ -636,6 +693,10 @@ class ActionLog(models.Model):
     target = models.CharField(_("form or IP"), max_length=100)
     automatic = models.BooleanField(_("automatic"), default=False)
     detail = models.CharField(_("detail"), max_length=300, blank=True)
+    # Who: "user:<username>", "cli:<OS user>" or "auto" (see actors.py).
+    actor = models.CharField(_("by"), max_length=160, blank=True)
+    # Until when a closure or a rule lasts; shown in the reader's language and time zone.
+    until = models.DateTimeField(_("until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("action log entry")
@@ -643,4 +704,9 @@ class ActionLog(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.target}"
+        return f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.get_action_display()} {self.target}"
+
+    def actor_display(self) -> str:
+        from .actors import describe
+
+        return describe(self.actor, automatic=self.automatic)

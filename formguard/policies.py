@@ -266,8 +266,69 @@ def set_closed(
         # One message typed by an operator is shown to every visitor.
         row.closed_message_ja = row.closed_message_en = message
     row.save()
-    if closed:
-        logger.warning("formguard: form %r closed until %s", form_key, until or "reopened by hand")
+    # In the site's language and time zone, as the command line around it says it.
+    from django.utils.translation import gettext as _
+
+    if closed and until:
+        logger.warning(
+            _("formguard: form %(form)r closed until %(time)s"), {"form": form_key, "time": local_time(until)}
+        )
+    elif closed:
+        logger.warning(_("formguard: form %(form)r closed until reopened by hand"), {"form": form_key})
     else:
-        logger.warning("formguard: form %r reopened", form_key)
+        logger.warning(_("formguard: form %(form)r reopened"), {"form": form_key})
     return row
+
+
+@dataclass(frozen=True)
+class State:
+    """A form's state as the admin, the dashboard and the command line all say it."""
+
+    closed: bool
+    text: str
+    closure: Closure | None = None
+
+
+def local_time(moment: datetime) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def state_of(row: FormPolicy, now: datetime) -> State:
+    """What a visitor of this form gets now, in words: the one truth of every screen."""
+    from django.utils.translation import gettext as _
+
+    closure = get_policy(row.form_key).closure_at(now)
+    if closure is not None:
+        if closure.scope == "site" and not row.is_site_wide:
+            return State(True, _("CLOSED by the site-wide switch"), closure)
+        if closure.until:
+            return State(True, _("CLOSED until %(time)s") % {"time": local_time(closure.until)}, closure)
+        return State(True, _("CLOSED until reopened by hand"), closure)
+    if row.closed and row.closed_until and row.closed_until <= now:
+        return State(False, _("open (reopened by itself at %(time)s)") % {"time": local_time(row.closed_until)})
+    return State(False, _("open"))
+
+
+def site_value(field: str) -> Any:
+    """The site-wide value of an inherited field: the ``*`` row's, else the default."""
+    rows = _cached_rows()
+    value = rows.get(SITE_WIDE, {}).get(field)
+    if value is None or value == "":
+        value = conf.DEFAULT_POLICY[field]
+    return value
+
+
+def forms_hiding_without_contacts() -> list[str]:
+    """Form keys whose visitors from other countries get the hidden page with no contact on it.
+
+    Reads the rows only (not the store): system checks call it too.
+    """
+    from .models import AlternativeContact, CountryMode
+
+    if AlternativeContact.objects.exists():
+        return []
+    rows = {row["form_key"]: row["country_mode"] for row in FormPolicy.objects.values("form_key", "country_mode")}
+    site = rows.get(SITE_WIDE) or conf.DEFAULT_POLICY["country_mode"]
+    return sorted(key for key, mode in rows.items() if (mode or site) == CountryMode.HIDE)

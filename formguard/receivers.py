@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import contacts, notify, policies, rules, signals
+from . import actors, contacts, notify, policies, rules, signals
 from .models import ActionLog, AlternativeContact, BlockRule, FormPolicy
 
 # Settings whose change can change what formguard keeps (override_settings).
@@ -52,12 +52,13 @@ def policy_changed(sender: type, instance: FormPolicy, **kwargs: Any) -> None:
         if state != getattr(instance, "_formguard_loaded_state", (False, None)):
             instance._formguard_loaded_state = state
             automatic = getattr(instance, "_formguard_automatic", "")
-            until = _until(instance.closed_until) if instance.closed and instance.closed_until else ""
             ActionLog.objects.create(
                 action=ActionLog.Action.CLOSED if instance.closed else ActionLog.Action.REOPENED,
                 target=instance.form_key,
                 automatic=bool(automatic),
-                detail=", ".join(part for part in (automatic, until) if part)[:300],
+                detail=automatic[:300],
+                until=instance.closed_until if instance.closed else None,
+                actor=actors.AUTOMATIC if automatic else actors.current(),
             )
             signals.form_closed.send(
                 sender=FormPolicy,
@@ -77,13 +78,15 @@ def contact_changed(sender: type, instance: AlternativeContact, **kwargs: Any) -
 def rule_changed(sender: type, instance: BlockRule, **kwargs: Any) -> None:
     rules.invalidate(full=kwargs.get("signal") is post_delete)
     if kwargs.get("created"):
-        until = f", {_until(instance.expires_at)}" if instance.expires_at else ""
+        automatic = instance.source == BlockRule.Source.AUTOMATIC
         ActionLog.objects.create(
             at=instance.created_at,
             action=ActionLog.Action.BANNED if instance.kind == BlockRule.Kind.BLOCK else ActionLog.Action.ALLOWED,
             target=instance.network,
-            automatic=instance.source == BlockRule.Source.AUTOMATIC,
-            detail=f"{instance.reason}{until}"[:300],
+            automatic=automatic,
+            actor=actors.AUTOMATIC if automatic else actors.current(),
+            detail=instance.reason[:300],
+            until=instance.expires_at,
         )
 
 

@@ -19,10 +19,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from . import contacts, incidents, policies, rules, signals
+from . import contacts, durations, incidents, policies, rules, signals
 from .conf import conf
 from .decorators import success_url_of
-from .models import Reason
+from .models import BURST_REASON, FLOOD_REASON, Reason
 from .pipeline import Attempt, Verdict
 from .store import StoreUnavailable, get_store
 from .traps import TIME_FIELD
@@ -96,7 +96,7 @@ def _carry_out_ban(attempt: Attempt, verdict: Verdict) -> None:
     rule = rules.auto_ban(
         network,
         form_key=ban["form_key"],
-        reason=f"burst: {verdict.detail.get('posts')} POSTs within {verdict.detail.get('window')}s",
+        reason=BURST_REASON.format(posts=verdict.detail.get("posts"), window=verdict.detail.get("window")),
         first=ban["first"],
         growth=ban["growth"],
         cap=ban["cap"],
@@ -119,7 +119,7 @@ def _carry_out_closure(attempt: Attempt, verdict: Verdict) -> None:
         attempt.form_key,
         True,
         until=until,
-        automatic=f"flood breaker: {detail.get('posts')} POSTs over {detail.get('limit')}",
+        automatic=FLOOD_REASON.format(posts=detail.get("posts"), limit=detail.get("limit")),
     )
 
 
@@ -131,7 +131,9 @@ def _fake_success(attempt: Attempt) -> HttpResponse:
 
 
 def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
-    key = incidents.aggregation_key(attempt.bucket, attempt.form_key, verdict.reason, monitor_only, attempt.now)
+    key = incidents.aggregation_key(
+        attempt.bucket, attempt.form_key, verdict.reason, monitor_only, attempt.now, attempt.request.method or ""
+    )
     incidents.record(key, lambda: _event(attempt, verdict, monitor_only), attempt.now)
     signals.request_refused.send(
         sender=Attempt,
@@ -152,8 +154,10 @@ NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 # formguard refuses before the site's form exists, so it cannot ask the form
-# for its labels: the usual field names get a label in the visitor's language,
-# any other shows its name.
+# for its labels. A guarded view that builds its form (``GuardedFormMixin``,
+# ``FormGuardFormMixin``) tells them here; until it has in this process, the
+# usual field names get a label in the visitor's language and any other
+# shows its name.
 FIELD_LABELS = {
     "name": gettext_lazy("Name"),
     "email": gettext_lazy("Email"),
@@ -167,15 +171,47 @@ FIELD_LABELS = {
     "inquiry": gettext_lazy("Message"),
 }
 
+# Each guarded form's fields: label (lazy, so in each visitor's language) and
+# whether it is a text area. Learnt from the form classes, which are the same
+# in every process: not shared state, one small entry per form key.
+_forms: dict[str, dict[str, tuple[Any, bool]]] = {}
 
-def _box(name: str, value: str) -> SafeString:
-    label = FIELD_LABELS.get(name.lower(), name)
-    if "\n" in value or len(value) > 80:
-        return format_html('<label>{}<textarea readonly name="fg-copy-{}">{}</textarea></label>', label, name, value)
+
+def remember_form(form_key: str, form: Any) -> None:
+    """Note a form's labels and text areas, for the refusal pages of ``form_key``."""
+    from django import forms
+
+    fields = {
+        name: (field.label or name, isinstance(field.widget, forms.Textarea))
+        for name, field in form.fields.items()
+        if name != "formguard"
+    }
+    if _forms.get(form_key) != fields:
+        _forms[form_key] = fields
+
+
+def label_for(name: str, form_key: str = "") -> Any:
+    """A submitted field's label: the form's own, else the usual one for its name, else the name."""
+    known = _forms.get(form_key, {}).get(name)
+    return known[0] if known else FIELD_LABELS.get(name.lower(), name)
+
+
+def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
+    label, multiline = known.get(name, (label_for(name), False))
+    if multiline or "\n" in value or len(value) > 80:
+        # As tall as the text, within reason: a one-line message is not an 8-row box.
+        lines = sum(1 + len(line) // 50 for line in value.splitlines()) or 1
+        return format_html(
+            '<label>{}<textarea readonly name="fg-copy-{}" rows="{}">{}</textarea></label>',
+            label,
+            name,
+            min(max(lines, 2), 12),
+            value,
+        )
     return format_html('<label>{}<input readonly name="fg-copy-{}" value="{}"></label>', label, name, value)
 
 
-def submitted_html(fields: list[tuple[str, str]]) -> str:
+def submitted_html(fields: list[tuple[str, str]], form_key: str = "") -> str:
     """What the visitor typed, to copy (``{{ submitted_html }}`` in the refusal templates).
 
     Built here rather than by a template: a flood against a closed form
@@ -183,13 +219,45 @@ def submitted_html(fields: list[tuple[str, str]]) -> str:
     """
     if not fields:
         return ""
-    boxes = mark_safe("\n".join(_box(name, value) for name, value in fields))  # noqa: S308 (each box escaped)
+    known = _forms.get(form_key, {})
+    boxes = mark_safe("\n".join(_box(name, value, known) for name, value in fields))  # noqa: S308 (each box escaped)
     return format_html(
         '<section class="fg-submitted">\n<h2>{}</h2>\n<p class="fg-note">{}</p>\n{}\n</section>',
         _("Your message was not sent"),
         _("Here is what you typed, so that you can keep a copy and send it later or by another way."),
         boxes,
     )
+
+
+# Visitors whose Chinese is Traditional: by country, or by what their browser asks for.
+TRADITIONAL_CHINESE_COUNTRIES = frozenset({"TW", "HK", "MO"})
+CHINESE_COUNTRIES = frozenset({"CN", *TRADITIONAL_CHINESE_COUNTRIES})
+
+
+def chinese_script(request: HttpRequest, country: str) -> str:
+    """ "hant" or "hans": which Chinese the hidden page speaks to this visitor."""
+    preferred = contacts.preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+    if preferred.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return "hant"
+    if preferred.startswith(("zh-hans", "zh-cn", "zh-sg")):
+        return "hans"
+    return "hant" if country in TRADITIONAL_CHINESE_COUNTRIES else "hans"
+
+
+def _ban_length(attempt: Attempt, verdict: Verdict) -> str:
+    """Roughly how long a ban lasts, for a person ("about 1 day"); "" if it never ends.
+
+    The blacklist check sends no Retry-After, so that a bot does not learn to
+    the second when to come back (rules.BAN_JITTER). A person needs an idea,
+    not the second: the page says "about N hours/days", rounded up, which a
+    bot gains nothing from that its ban's length did not already tell it.
+    """
+    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED):
+        return ""
+    match = rules.get_index().first(attempt.ip, "block", attempt.now)
+    if match is None or match.expires_at is None:
+        return ""
+    return durations.about((match.expires_at - attempt.now).total_seconds())
 
 
 # A flood is refused thousands of times with the same page, so each page is
@@ -230,8 +298,12 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         template = conf.BLOCKED_TEMPLATE
     else:
         template = conf.REFUSED_TEMPLATE
-    country = verdict.detail.get("country", "")
-    visitor_contacts = contacts.for_visitor(request, country) if verdict.reason == Reason.COUNTRY else []
+    country = verdict.detail.get("country", "") or attempt.country
+    # Every refusal page says how else to reach the business.
+    visitor_contacts = contacts.for_visitor(request, country)
+    ban_length = _ban_length(attempt, verdict)
+    chinese = country in CHINESE_COUNTRIES or contacts.prefers_chinese(request)
+    script = chinese_script(request, country) if template == conf.HIDDEN_TEMPLATE and chinese else ""
     closure = verdict.closure
     closed_message = closure.message() if closure else ""
     retry_minutes = -(-(verdict.retry_after or 0) // 60)
@@ -250,6 +322,9 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         str(verdict.form_error),
         country,
         tuple(tuple(c.values()) for c in visitor_contacts),
+        conf.BASE_TEMPLATE,
+        ban_length,
+        script,
     )
     context: dict[str, Any] = {
         "verdict": verdict,
@@ -264,12 +339,15 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         "form_error": verdict.form_error,
         "country": country,
         "contacts": visitor_contacts,
+        "base_template": conf.BASE_TEMPLATE,
+        "ban_length": ban_length,
+        "chinese": script,
     }
     page = _page(template, key, context)
-    # A person whose message hit a closed or rate-limited form can copy
-    # it from the page instead of losing it. Banned clients get nothing.
-    if status in (400, 429, 503):
-        page = page.replace(SUBMITTED_MARKER, submitted_html(submitted_fields(request)))
+    # A person whose message was refused (closed, rate-limited, banned by
+    # mistake, from another country) can copy it from the page instead of
+    # losing it. A GET has nothing to keep.
+    page = page.replace(SUBMITTED_MARKER, submitted_html(submitted_fields(request), attempt.form_key))
     response = HttpResponse(page, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import incidents
 from .conf import conf
-from .models import ActionLog, Incident, Reason
+from .models import NOT_SPAM_REASONS, ActionLog, Incident, Reason
 
 MAX_SAMPLES = 30
 
@@ -52,6 +52,7 @@ class Report:
     generated: datetime
     form_key: str | None
     include_personal: bool
+    spam_only: bool
     total: int
     totals: list[tuple[str, Any, int]]  # (reason, its label, translated when rendered, count)
     senders: list[Sender]
@@ -84,10 +85,19 @@ def build(
     form_key: str | None = None,
     include_personal: bool = False,
     site: str = "",
+    spam_only: bool = True,
 ) -> Report:
-    """Collect the refusals seen in [since, until). Pending counts are flushed first."""
+    """Collect the refusals seen in [since, until). Pending counts are flushed first.
+
+    ``spam_only`` (the report for the consultation center): only submissions
+    (POSTs) refused for the sender's doing. Page views, and people's messages
+    refused by the close switch or a country rule, are not spam; closures are
+    listed with the measures taken.
+    """
     incidents.flush_pending(since=since - timedelta(seconds=conf.INCIDENT_WINDOW))
     rows_qs = Incident.objects.filter(last_seen__gte=since, first_seen__lt=until, monitor_only=False)
+    if spam_only:
+        rows_qs = rows_qs.filter(method="POST").exclude(reason__in=NOT_SPAM_REASONS)
     if form_key:
         rows_qs = rows_qs.filter(form_key=form_key)
     rows = list(rows_qs.order_by("first_seen", "pk"))
@@ -140,6 +150,7 @@ def build(
         generated=timezone.now(),
         form_key=form_key,
         include_personal=include_personal,
+        spam_only=spam_only,
         total=sum(totals_by_reason.values()),
         totals=totals,
         # Every sending address: the spam consultation center asks for them all.
@@ -304,6 +315,10 @@ def to_eml(report: Report) -> bytes:
     return message.message().as_bytes()
 
 
+# The formats for the consultation center hold spam only; CSV and JSON are the
+# owner's own exports of every refusal.
+SPAM_FORMATS = frozenset({"text", "html", "eml"})
+
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "json": ("application/json; charset=utf-8", "json"),
@@ -331,6 +346,15 @@ def filename(report: Report, fmt: str) -> str:
     since = timezone.localtime(report.since).strftime("%Y%m%d")
     until = timezone.localtime(report.until - timedelta(seconds=1)).strftime("%Y%m%d")
     return f"formguard-report-{since}-{until}.{FORMATS[fmt][1]}"
+
+
+def purgeable(older_than: timedelta) -> tuple[int, int]:
+    """How many incidents and action log entries ``purge(older_than)`` would delete now."""
+    cutoff = timezone.now() - older_than
+    return (
+        Incident.objects.filter(last_seen__lt=cutoff).count(),
+        ActionLog.objects.filter(at__lt=cutoff).count(),
+    )
 
 
 def purge(older_than: timedelta) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from . import generations
+from . import actors, generations
 from .generations import MAX_AGE
 from .ip import IPAddress, IPNetwork, network_text, normalize, parse_network
 from .models import ActionLog, BlockRule
@@ -346,7 +346,13 @@ def lift_rules(queryset: QuerySet[BlockRule]) -> int:
         return 0
     BlockRule.objects.filter(pk__in=[r.pk for r in in_force]).update(expires_at=now, updated_at=now)
     ActionLog.objects.bulk_create(
-        ActionLog(at=now, action=ActionLog.Action.LIFTED, target=r.network, detail=r.get_kind_display())
+        ActionLog(
+            at=now,
+            action=ActionLog.Action.LIFTED,
+            target=r.network,
+            detail=r.get_kind_display(),
+            actor=actors.current(),
+        )
         for r in in_force
     )
     invalidate()

@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Country names in the visitor's language (its translations load only as an app).
+    "django_countries",
     "formguard",
     "project.contact",
 ]
@@ -130,6 +132,8 @@ DEFAULT_FROM_EMAIL = "webmaster@example.jp"
 CONTACT_STAFF_EMAILS = ["staff@example.jp"]
 
 FORMGUARD = {
+    # formguard's pages for refused visitors look like the shop's own.
+    "BASE_TEMPLATE": "contact/base.html",
     "TRUSTED_PROXIES": [p for p in os.environ.get("FORMGUARD_TRUSTED_PROXIES", "").split(",") if p],
     "CACHE": "formguard" if "formguard" in CACHES else None,
     # The demo is a Japanese shop (values of the site-wide policy row when it

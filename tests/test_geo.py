@@ -149,10 +149,10 @@ def test_turning_the_filter_off_in_the_admin_shows_the_form_again(hide_jp_only, 
             "closed_until_1": "",
             "rate_limit": "5/10m",
             "burst_count": 10,
-            "burst_window": 60,
-            "ban_duration": 3600,
+            "burst_window": "60秒",
+            "ban_duration": "1h",
             "ban_growth": 4,
-            "ban_max": 86400,
+            "ban_max": "1日",
             "captcha_required": "true",
             "captcha_min_score": 0.5,
             "country_mode": "off",
@@ -229,12 +229,12 @@ def test_geoip_command(geoip, client, capsys):
     capsys.readouterr()
     call_command("formguard", "geoip", CN_V4)
     out = capsys.readouterr().out
-    assert "country: CN" in out
+    assert "country: China (CN)" in out
     assert (
         "contact: GET: form hidden, other ways to reach you shown (HTTP 200); POST: refused: country (HTTP 403)" in out
     )
     call_command("formguard", "geoip", JP_V4)
-    assert "country: JP" in capsys.readouterr().out
+    assert "country: Japan (JP)" in capsys.readouterr().out
 
 
 def test_demo_database_out_of_the_box(client, contact_data):
@@ -252,8 +252,9 @@ def test_demo_database_out_of_the_box(client, contact_data):
     assert 'id="contact-form"' in client.get("/contact/", REMOTE_ADDR="133.11.0.1").content.decode()
     assert client.post("/contact/", contact_data, REMOTE_ADDR="114.114.114.114").status_code == 403
     incidents.flush_pending()
-    incident = Incident.objects.get(reason=Reason.COUNTRY)
-    assert (incident.country, incident.count) == ("CN", 2)
+    # The hidden page's view and the refused submission, counted apart.
+    counted = {row.method: (row.country, row.count) for row in Incident.objects.filter(reason=Reason.COUNTRY)}
+    assert counted == {"GET": ("CN", 1), "POST": ("CN", 1)}
     set_policy(country_mode="off")
     assert 'id="contact-form"' in client.get("/contact/", REMOTE_ADDR="114.114.114.114").content.decode()
 

@@ -145,7 +145,7 @@ def test_report_text_is_japanese_and_honest_about_the_center(client):
     text = reports.to_text(todays_report())
     assert "迷惑メール相談センターが受け付けているのは迷惑「メール」" in text
     assert "個別の回答はありません" in text
-    assert f"1. {SPAMMER}（国：CN）　25 件" in text
+    assert f"1. {SPAMMER}（国：中国 (CN)）　25 件" in text
     assert "送信回数超過：5 件" in text
     assert "激安商品のご案内です" in text
     assert "Mozilla/5.0 (spambot)" in text
@@ -315,10 +315,10 @@ def test_purge_removes_what_is_older_and_keeps_the_rest(client, capsys):
         client.get("/contact/", REMOTE_ADDR="198.51.100.2")
     incidents.flush_pending()
     assert Incident.objects.count() == 2
-    call_command("formguard", "purge", "--older-than", "90d")
+    call_command("formguard", "purge", "--older-than", "90d", "--yes")
     assert list(Incident.objects.values_list("ip", flat=True)) == ["198.51.100.2"]
     assert "Deleted 1 incidents" in capsys.readouterr().out
-    call_command("formguard", "purge", "--older-than", "1d")
+    call_command("formguard", "purge", "--older-than", "1d", "--yes")
     assert not Incident.objects.exists()
 
 
@@ -393,3 +393,42 @@ def test_action_log_records_closures_bans_and_lifts(client):
         ("banned", "203.0.113.0/24"),
         ("lifted", "203.0.113.0/24"),
     ]
+
+
+def test_report_for_the_center_holds_spam_submissions_and_closures_as_measures(client, mailoutbox):
+    """A day with closures, a visitor of the hidden page, a customer who wrote while the
+    form was closed, and 10 spam POSTs: the report holds those 10 and the closures."""
+    from formguard import policies
+    from formguard.models import FormPolicy
+
+    FormPolicy.objects.filter(form_key="*").update(
+        country_mode="hide", allowed_countries="JP", rate_limit="1/h", burst_count=100
+    )
+    policies.invalidate()
+    customer = {"name": "佐藤 花子", "email": "hanako@example.jp", "message": "閉店時間を教えてください。"}
+    # The owner closes the form for a while; a customer views it and writes meanwhile.
+    call_command("formguard", "close", "--form", "contact", "--for", "1h")
+    assert client.get("/contact/", REMOTE_ADDR="133.11.0.1").status_code == 503
+    assert client.post("/contact/", customer, REMOTE_ADDR="133.11.0.1").status_code == 503
+    call_command("formguard", "open", "--form", "contact")
+    # A visitor from China sees the page without the form.
+    assert client.get("/contact/", REMOTE_ADDR="114.114.114.114").status_code == 200
+    # A spammer's first POST goes through; the next 10 are refused.
+    spam = {"name": "x", "email": "x@example.com", "message": "激安商品のご案内です"}
+    spam.update(trap_fields("contact"))
+    statuses = [client.post("/contact/", spam, REMOTE_ADDR="192.0.2.66").status_code for _ in range(11)]
+    assert statuses == [302] + [429] * 10
+
+    report = todays_report()
+    assert report.total == 10
+    assert [(s.ip_bucket, s.count) for s in report.senders] == [("192.0.2.66", 10)]
+    assert [(reason, count) for reason, _label, count in report.totals] == [(Reason.RATE_LIMITED, 10)]
+    assert {sample["ip"] for sample in report.samples} == {"192.0.2.66"}
+    assert [(m.action, m.target) for m in report.measures] == [("closed", "contact"), ("reopened", "contact")]
+    text = reports.to_text(report)
+    assert "閉店時間を教えてください" not in text
+    assert "133.11.0.1" not in text and "114.114.114.114" not in text
+    assert "激安商品のご案内です" in text
+    # The owner's own export still has every refusal.
+    everything = todays_report(spam_only=False)
+    assert everything.total == 13

@@ -448,7 +448,10 @@ def test_the_flood_breaker_closes_the_form_once_for_four_workers(site):
         "shell",
         "-c",
         "from formguard.models import ActionLog; "
-        "print([(a.action, a.automatic, a.detail[:40]) for a in ActionLog.objects.filter(action='closed')])",
+        "print([(a.action, a.automatic, a.actor, a.detail, a.until is not None) "
+        "for a in ActionLog.objects.filter(action='closed')])",
     )
-    assert done.stdout.strip().splitlines()[-1] == "[('closed', True, 'flood breaker: 31 POSTs over 30/d, until')]"
+    assert (
+        done.stdout.strip().splitlines()[-1] == "[('closed', True, 'auto', 'flood breaker: 31 POSTs over 30/d', True)]"
+    )
     assert get(url, "203.0.113.50") == 503

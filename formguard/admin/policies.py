@@ -1,0 +1,346 @@
+"""Form policies: the close switch, and each form's values over the site-wide row's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import captcha, durations, geo, policies
+from ..models import SITE_WIDE, CountryMode, FormPolicy
+from ..ratelimits import parse_rate
+from .base import FormGuardAdmin
+
+DURATION_FIELDS = ("burst_window", "ban_duration", "ban_max", "ban_lookback", "time_trap_min", "time_trap_max")
+RATE_FIELDS = ("rate_limit", "ipv6_network_rate_limit", "recipient_limit", "flood_limit")
+
+
+def format_rate(rate: str) -> str:
+    """ "5/10m" → "5回/10分" / "5 per 10 minutes"."""
+    try:
+        count, seconds = parse_rate(rate)
+    except ValueError:
+        return rate
+    return gettext("%(count)d per %(period)s") % {"count": count, "period": durations.format_duration(seconds)}
+
+
+def describe_value(field: str, value: Any) -> str:
+    """A policy value as the owner reads it."""
+    if field in RATE_FIELDS:
+        return format_rate(value)
+    if field in DURATION_FIELDS:
+        return durations.format_duration(value)
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    model_field = FormPolicy._meta.get_field(field)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if field == "allowed_countries":
+        from ..models import parse_countries
+
+        return ", ".join(geo.country_label(c) for c in parse_countries(value))
+    return str(value)
+
+
+def inherited_text(field: str) -> str:
+    return gettext("Follows the site-wide setting (now: %(value)s)") % {
+        "value": describe_value(field, policies.site_value(field))
+    }
+
+
+class DurationSecondsField(forms.CharField):
+    """Seconds in the database, "1時間" / "30日" / "2h" in the form (``durations.parse``)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return durations.format_duration(value)
+        return value
+
+    def to_python(self, value: Any) -> int | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return int(durations.parse(text).total_seconds())
+        except ValueError:
+            raise forms.ValidationError(
+                _("Not a duration: “%(text)s”. Write it like 30分, 2時間, 30日 (or 30m, 2h, 30d)."),
+                params={"text": text},
+            ) from None
+
+
+class FormPolicyForm(forms.ModelForm):
+    burst_window = DurationSecondsField(label=_("burst: window"), required=False)
+    ban_duration = DurationSecondsField(label=_("first ban"), required=False)
+    ban_max = DurationSecondsField(label=_("longest ban"), required=False)
+    ban_lookback = DurationSecondsField(
+        label=_("ban memory"),
+        required=False,
+        help_text=_(
+            "An earlier automatic ban makes the next one longer only if it ended within this time. "
+            "After that a reassigned address starts again with the first ban."
+        ),
+    )
+
+    time_trap_min = DurationSecondsField(
+        label=_("time trap: shortest time"),
+        required=False,
+        help_text=_("No person reads and fills in a form faster than this."),
+    )
+    time_trap_max = DurationSecondsField(
+        label=_("time trap: longest time"),
+        required=False,
+        help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
+    )
+
+    class Meta:
+        model = FormPolicy
+        # Every editable field; the admin's fieldsets choose and order them.
+        fields = [f.name for f in FormPolicy._meta.fields if f.editable and not f.auto_created]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in DURATION_FIELDS:
+            self.fields[name].widget.attrs.update({"class": "fg-duration", "placeholder": "2時間 / 30日"})
+        if (self.instance.form_key or "") == SITE_WIDE:
+            return
+        # On a form's row an empty value inherits: say what it inherits now.
+        for name in policies.INHERITED_FIELDS:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            text = inherited_text(name)
+            widget = field.widget
+            if isinstance(widget, forms.NullBooleanSelect):
+                widget.choices = [("unknown", text), ("true", gettext("Yes")), ("false", gettext("No"))]
+            elif isinstance(widget, forms.Select):
+                widget.choices = [("", text), *[c for c in widget.choices if c[0] != ""]]
+            else:
+                widget.attrs["placeholder"] = text
+                widget.attrs["class"] = (widget.attrs.get("class", "") + " fg-inherits").strip()
+                field.help_text = format_html('{}<br><span class="fg-inherited">{}</span>', field.help_text or "", text)
+
+
+def _close(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, hours: int | None) -> None:
+    until = timezone.now() + timedelta(hours=hours) if hours else None
+    for row in queryset:
+        policies.set_closed(row.form_key, True, until=until)
+    count = queryset.count()
+    modeladmin.message_user(
+        request,
+        ngettext("Closed %(count)d form.", "Closed %(count)d forms.", count) % {"count": count},
+        messages.WARNING,
+    )
+
+
+@admin.action(description=_("Close now (until reopened)"), permissions=["change"])
+def close_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, None)
+
+
+@admin.action(description=_("Close for 1 hour"), permissions=["change"])
+def close_forms_1h(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, 1)
+
+
+@admin.action(description=_("Close for 24 hours"), permissions=["change"])
+def close_forms_24h(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _close(modeladmin, request, queryset, 24)
+
+
+@admin.action(description=_("Reopen"), permissions=["change"])
+def reopen_forms(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for row in queryset:
+        policies.set_closed(row.form_key, False)
+    count = queryset.count()
+    modeladmin.message_user(
+        request,
+        ngettext("Reopened %(count)d form.", "Reopened %(count)d forms.", count) % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+# Named as Django's delete action, which it replaces on this list (a ModelAdmin's
+# own action wins over the site's of the same name).
+@admin.action(description=django_delete_selected.short_description, permissions=["delete"])
+def delete_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    """Django's delete action, without the site-wide row (it would only come back with defaults)."""
+    if queryset.filter(form_key=SITE_WIDE).exists():
+        modeladmin.message_user(
+            request, _("The site-wide default cannot be deleted; it was left out."), messages.WARNING
+        )
+        queryset = queryset.exclude(form_key=SITE_WIDE)
+        if not queryset.exists():
+            return None
+    return django_delete_selected(modeladmin, request, queryset)
+
+
+@admin.register(FormPolicy)
+class FormPolicyAdmin(FormGuardAdmin):
+    form = FormPolicyForm
+    # Few, short columns: the list fits 1280 px beside the admin's sidebar.
+    list_display = ["__str__", "state", "protection", "rate", "captcha", "countries"]
+    list_display_links = ["__str__"]
+    actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_selected]
+    search_fields = ["form_key"]
+    readonly_fields = ["updated_at"]
+    # One fieldset per topic: other issues add their fields to theirs.
+    fieldsets = [
+        (None, {"fields": ["form_key", "enabled", "monitor_only"]}),
+        (
+            _("Emergency close"),
+            {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
+        ),
+        (_("Captcha"), {"fields": ["captcha_required", "captcha_min_score"]}),
+        (
+            _("Country filter (GeoIP)"),
+            {"fields": ["country_mode", "allowed_countries", "unknown_country", "private_country"]},
+        ),
+        (
+            _("Bot traps and content rules"),
+            {
+                "fields": list(policies.TRAP_FIELDS),
+                "description": _(
+                    "What each trap or rule does to a submission it catches: refuse (the form comes back with "
+                    "an error and everything typed), require the captcha, or, for signals no person sends, "
+                    "pretend it was sent (the incident keeps the message, to rescue it). Empty: the site-wide default."
+                ),
+            },
+        ),
+        (
+            _("Flood breaker"),
+            {"fields": ["flood_limit", "flood_close_minutes"]},
+        ),
+        (
+            _("Rate limit and automatic bans"),
+            {
+                "fields": [
+                    "rate_limit",
+                    "burst_count",
+                    "burst_window",
+                    "ban_duration",
+                    "ban_growth",
+                    "ban_max",
+                    "ban_lookback",
+                ],
+                "description": _("On a form's row, leave a field empty to use the site-wide default."),
+            },
+        ),
+        (
+            _("IPv6 networks"),
+            {
+                "fields": ["ipv6_network_prefix", "ipv6_network_rate_limit", "ipv6_network_burst_count"],
+                "classes": ["collapse"],
+            },
+        ),
+        (None, {"fields": ["updated_at"]}),
+    ]
+
+    def has_delete_permission(self, request: HttpRequest, obj: FormPolicy | None = None) -> bool:
+        if obj is not None and obj.is_site_wide:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset.exclude(form_key=SITE_WIDE))
+
+    def _notices(self, request: HttpRequest) -> None:
+        provider = captcha.get_provider()
+        if provider is None:
+            self.message_user(
+                request,
+                _(
+                    "Captcha is off: no captcha keys are set in settings (FORMGUARD['CAPTCHA']). "
+                    "“Captcha required” has no effect until they are."
+                ),
+                messages.WARNING,
+            )
+        elif provider.uses_test_keys:
+            self.message_user(
+                request,
+                _("Captcha uses the provider's published test keys, which let every robot through."),
+                messages.WARNING,
+            )
+        uses_country = FormPolicy.objects.exclude(country_mode__in=["", CountryMode.OFF]).exists()
+        if uses_country and geo.database_info() is None:
+            self.message_user(
+                request,
+                _(
+                    "The country filter is on, but no GeoIP database can be read (FORMGUARD['GEOIP_PATH']): "
+                    "every visitor counts as unknown (ZZ)."
+                ),
+                messages.WARNING,
+            )
+        hiding = policies.forms_hiding_without_contacts()
+        if hiding:
+            self.message_user(
+                request,
+                _(
+                    "The form is hidden from some countries (%(forms)s), but there is no alternative contact: "
+                    "those visitors have no way to reach you. Add one under “Alternative contacts”."
+                )
+                % {"forms": ", ".join(hiding)},
+                messages.WARNING,
+            )
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if request.method == "GET":
+            self._notices(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        if request.method == "GET":
+            self._notices(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("state"))
+    def state(self, obj: FormPolicy) -> str:
+        state = policies.state_of(obj, timezone.now())
+        if state.closed:
+            return format_html('<strong class="fg-closed">{}</strong>', state.text)
+        return format_html('<span class="fg-open">{}</span>', state.text)
+
+    def _value(self, obj: FormPolicy, field: str) -> str:
+        own = getattr(obj, field)
+        if obj.is_site_wide or own not in (None, ""):
+            return describe_value(field, own) if own not in (None, "") else "—"
+        return format_html(
+            '<span class="fg-inherited" title="{}">{}</span>',
+            inherited_text(field),
+            gettext("site-wide: %(value)s") % {"value": describe_value(field, policies.site_value(field))},
+        )
+
+    @admin.display(description=_("protection"))
+    def protection(self, obj: FormPolicy) -> str:
+        policy = policies.get_policy(obj.form_key)
+        if not policy.enabled:
+            return gettext("not checked")
+        if policy.monitor_only:
+            return gettext("monitor only")
+        return gettext("on")
+
+    @admin.display(description=_("rate limit"))
+    def rate(self, obj: FormPolicy) -> str:
+        return self._value(obj, "rate_limit")
+
+    @admin.display(description=_("captcha required"))
+    def captcha(self, obj: FormPolicy) -> str:
+        return self._value(obj, "captcha_required")
+
+    @admin.display(description=_("country filter"))
+    def countries(self, obj: FormPolicy) -> str:
+        return self._value(obj, "country_mode")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: FormPolicy | None = None) -> list[str]:
+        if obj is not None:
+            return [*self.readonly_fields, "form_key"]
+        return list(self.readonly_fields)
