@@ -23,6 +23,7 @@ from formguard.store import get_store
 from formguard.testing import trap_fields
 from formguard.traps import HONEYPOT_FIELD, TIME_FIELD
 from tests.captcha_server import SiteverifyServer
+from tests.test_incidents_reports import OWNER
 
 pytestmark = pytest.mark.django_db
 
@@ -426,7 +427,7 @@ def test_the_breaker_closes_the_demo_form_over_500_ips_and_it_reopens_by_itself(
     end = ratelimits.window_end("*", 600, int(timezone.now().timestamp()))
     start = datetime.fromtimestamp(end - 599, tz=UTC)
     statuses = []
-    with override_settings(ADMINS=[("Owner", "owner@example.jp")]), time_machine.travel(start, tick=False) as clock:
+    with override_settings(ADMINS=OWNER), time_machine.travel(start, tick=False) as clock:
         for n in range(500):
             ip = f"10.{n // 250}.{n % 250}.1"
             data = {**INQUIRY, "email": f"c{n}@example.jp", **trap_fields("contact")}
