@@ -87,7 +87,7 @@ class FormPolicyAdmin(admin.ModelAdmin):
         ),
         (
             _("Captcha"),
-            {"fields": ["captcha_required", "captcha_min_score"]},
+            {"fields": ["captcha_required", "captcha_min_score", "captcha_difficulty"]},
         ),
         (
             _("Country filter (GeoIP)"),
@@ -104,6 +104,8 @@ class FormPolicyAdmin(admin.ModelAdmin):
                     "ban_growth",
                     "ban_max",
                     "ban_lookback",
+                    "shared_ip_challenge",
+                    "shared_ip_ceiling",
                     "ipv6_network_prefix",
                     "ipv6_network_rate_limit",
                     "ipv6_network_burst_count",

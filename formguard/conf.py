@@ -36,6 +36,11 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ipv6_network_burst_count": 40,
     "captcha_required": True,
     "captcha_min_score": 0.5,
+    # The self-hosted proof of work's largest counter (ALTCHA "max number"):
+    # about a second on a mid-range phone (README, "Self-hosted captcha").
+    "captcha_difficulty": 2000,
+    "shared_ip_challenge": False,
+    "shared_ip_ceiling": 60,
     "country_mode": "off",
     "allowed_countries": "JP",
     "unknown_country": "allow",

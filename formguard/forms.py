@@ -31,7 +31,7 @@ class CaptchaWidget(forms.Widget):
         attempt = getattr(self.request, "formguard_attempt", None)
         if provider is None or attempt is None or not attempt.wants_captcha:
             return ""
-        context = provider.widget_context(attempt.form_key)
+        context = {**provider.widget_context(attempt.form_key), **provider.page_context(self.request)}
         context["include_script"] = not getattr(self.request, "_formguard_script_rendered", False)
         return mark_safe(render_to_string(provider.widget_template, context, request=self.request))  # noqa: S308
 

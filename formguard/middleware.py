@@ -18,10 +18,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
+from . import captcha
+from .captcha.altcha import is_challenge_request
 from .conf import conf
 from .decorators import form_key_of, shows_form_errors
 from .pipeline import evaluate
@@ -73,7 +75,26 @@ class FormGuardMiddleware(MiddlewareMixin):
         # and the error to show.
         request.formguard = verdict
         request.formguard_attempt = attempt
-        return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+        if verdict.allowed and is_challenge_request(request):
+            challenge = self._challenge(attempt)
+            if challenge is not None:
+                return challenge
+        response = respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+        return response
+
+    @staticmethod
+    def _challenge(attempt: Any) -> HttpResponse | None:
+        # The self-hosted captcha's widget asks the form's own URL for a fresh
+        # challenge when it starts solving, so a visitor who takes ten minutes
+        # to type does not submit an expired one; served here, after the
+        # pipeline let the GET through, so the site adds no URL for it.
+        provider = captcha.get_provider()
+        if not hasattr(provider, "challenge"):
+            return None
+        body = provider.challenge(form_key=attempt.form_key, difficulty=attempt.policy.captcha_difficulty)
+        response = JsonResponse(body)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         verdict = getattr(request, "formguard", None)

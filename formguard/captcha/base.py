@@ -111,6 +111,13 @@ class CaptchaProvider:
     script_path: ClassVar[str] = ""
     default_verify_url: ClassVar[str] = ""
     widget_template: ClassVar[str] = ""
+    # What {% formguard_captcha_script %} and the widget put in the page to load the script.
+    script_template: ClassVar[str] = "formguard/captcha/script.html"
+    # A provider with only a secret (a self-hosted one) says False.
+    needs_site_key: ClassVar[bool] = True
+    # Verified on this server, no round trip: the replay ledger is consulted
+    # after verification, so garbage payloads cannot fill it.
+    verifies_locally: ClassVar[bool] = False
     # Published test keys: accepted in DEBUG, an error with DEBUG = False.
     test_site_keys: ClassVar[frozenset[str]] = frozenset()
     test_secret_keys: ClassVar[frozenset[str]] = frozenset()
@@ -136,12 +143,20 @@ class CaptchaProvider:
     def script_url(self) -> str:
         return self.script_host + self.script_path
 
+    def replay_key(self, token: str) -> str:
+        """What the replay ledger remembers: a token is good once."""
+        return token
+
     @property
     def uses_test_keys(self) -> bool:
         return self.site_key in self.test_site_keys or self._secret_key in self.test_secret_keys
 
     def widget_context(self, form_key: str) -> dict[str, Any]:
         return {"provider": self, "site_key": self.site_key, "script_url": self.script_url, "form_key": form_key}
+
+    def page_context(self, request: Any) -> dict[str, Any]:
+        """What the widget needs from the page's request (ALTCHA: where to ask for a challenge)."""
+        return {}
 
     def request_data(self, token: str, remote_ip: str | None, idempotency_key: str | None) -> dict[str, str]:
         data = {"secret": self._secret_key, "response": token}

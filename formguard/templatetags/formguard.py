@@ -26,4 +26,5 @@ def formguard_captcha_script(context: dict[str, Any]) -> SafeString:
     request = context.get("request")
     if request is not None:
         request._formguard_script_rendered = True
-    return mark_safe(render_to_string("formguard/captcha/script.html", {"script_url": provider.script_url}))  # noqa: S308
+    context = {**provider.widget_context(""), "script_url": provider.script_url}
+    return mark_safe(render_to_string(provider.script_template, context))  # noqa: S308
