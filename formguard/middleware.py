@@ -79,8 +79,7 @@ class FormGuardMiddleware(MiddlewareMixin):
             challenge = self._challenge(attempt)
             if challenge is not None:
                 return challenge
-        response = respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
-        return response
+        return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
 
     @staticmethod
     def _challenge(attempt: Any) -> HttpResponse | None:
@@ -98,6 +97,12 @@ class FormGuardMiddleware(MiddlewareMixin):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         verdict = getattr(request, "formguard", None)
+        if verdict is not None and verdict.form_error and verdict.status != 200 and response.status_code == 200:
+            # The view showed the form again with formguard's error (the
+            # shared-address captcha); the status says what it is to a bot.
+            response.status_code = verdict.status
+            if verdict.retry_after:
+                response["Retry-After"] = str(verdict.retry_after)
         if verdict is not None and verdict.form_error and not getattr(request, "_formguard_field_checked", False):
             # The view promised to show formguard's errors but its form never
             # asked: the POST may have gone through unchecked.

@@ -11,7 +11,8 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 3     | blacklist    | 403                  | 403                         |
 | 4     | country      | hide: page without   | 403 (challenge: captcha     |
 |       |              | the form; block: 403 | required instead)           |
-| 5     | rate limit   | —                    | 429, Retry-After            |
+| 5     | rate limit   | —                    | 429, Retry-After (shared-IP |
+|       |              |                      | mode: captcha, up to a cap) |
 | 6     | burst        | —                    | ban, 403                    |
 | 7     | bot traps    | —                    | (not built yet)             |
 | 8     | captcha      | —                    | form error, input kept      |
@@ -56,8 +57,12 @@ class Attempt:
     policy: Policy
     ip: IPAddress
     now: datetime
-    # Set by the country check: this visitor must pass the captcha.
+    # Set by the country check (or the shared-address rate limit): this
+    # visitor must pass the captcha.
     challenged: bool = False
+    # Over the rate limit, let on if it passes the captcha (shared-IP mode):
+    # the Retry-After of the 429 it gets otherwise.
+    shared_ip_retry_after: int | None = None
     # The view the request is for (the middleware knows it; tests may not).
     view: Callable[..., Any] | None = None
 
@@ -233,6 +238,24 @@ def _burst_verdict(attempt: Attempt, usage: Usage) -> Verdict | None:
     )
 
 
+def _shared_ip_verdict(attempt: Attempt, usage: Usage, exceeded: list[ratelimits.Usage]) -> Verdict | None:
+    """Over the rate limit, in shared-IP mode and under the ceiling: the
+    captcha instead of 429 (many people behind one school's, office's or
+    carrier's address), recorded on its own."""
+    policy = attempt.policy
+    if not policy.shared_ip_challenge or captcha.get_provider() is None:
+        return None
+    if any(u.count > policy.shared_ip_ceiling for u in exceeded):
+        return None
+    attempt.challenged = True
+    attempt.shared_ip_retry_after = max(u.seconds_left for u in exceeded)
+    return Verdict.allow(
+        "rate_limit",
+        reason=Reason.SHARED_IP,
+        detail={"posts": max(u.count for u in exceeded), "ceiling": policy.shared_ip_ceiling},
+    )
+
+
 def check_rate_limit(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission:
         return None
@@ -242,6 +265,9 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
     exceeded = [u for u in (usage.rate, usage.network_rate) if u is not None and u.exceeded]
     if not exceeded:
         return None
+    shared = _shared_ip_verdict(attempt, usage, exceeded)
+    if shared is not None:
+        return shared
     # A refused POST still counts towards a burst: an IP that keeps
     # hitting the rate limit is the one to ban.
     return _burst_verdict(attempt, usage) or Verdict.refuse(
@@ -259,6 +285,10 @@ def check_burst(attempt: Attempt) -> Verdict | None:
     usage = attempt.usage
     if usage is None:
         return _cache_down_verdict("burst")
+    if attempt.shared_ip_retry_after is not None:
+        # Under the shared-address ceiling, many people are expected at
+        # once; bursts are banned past the ceiling, as the rate limit is.
+        return None
     return _burst_verdict(attempt, usage)
 
 
@@ -307,6 +337,17 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
         reason = Reason.CAPTCHA_UNAVAILABLE
     else:
         reason = Reason.CAPTCHA
+    if attempt.shared_ip_retry_after is not None:
+        # The form comes back with the captcha and what was typed, but as a
+        # 429: to a client that does not solve, it is the rate limit.
+        return Verdict.refuse(
+            "captcha",
+            reason,
+            429,
+            retry_after=attempt.shared_ip_retry_after,
+            form_error=result.message(),
+            detail=detail,
+        )
     return Verdict.refuse("captcha", reason, 200, form_error=result.message(), detail=detail)
 
 

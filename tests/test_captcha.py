@@ -115,7 +115,9 @@ def test_v3_widget_executes_with_the_form_key_as_action(provider_server, client)
     with override_settings(FORMGUARD=captcha_settings(provider_server, PROVIDER="recaptcha_v3")):
         page = client.get("/contact/").content.decode()
     assert f"api.js?render={SITE_KEY}" in page
-    assert 'action: "contact"' in page
+    assert 'data-fg-widget="recaptcha-v3"' in page
+    assert 'data-action="contact"' in page
+    assert "<script>" not in page  # the bootstrap is static/formguard/widgets.js
 
 
 def test_wrong_hostname_is_refused_and_configured_hostnames_accepted(provider_server, client, contact_data):
