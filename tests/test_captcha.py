@@ -228,6 +228,25 @@ def test_stalled_provider_fail_closed_keeps_the_form(provider_server, client, co
     assert mailoutbox == []
 
 
+@pytest.mark.parametrize("token", ["trickle-body", "trickle-head"])
+@pytest.mark.parametrize("fail_mode", ["open", "closed"])
+def test_a_trickling_provider_is_cut_off_at_the_timeout(provider_server, client, contact_data, mailoutbox, fail_mode, token):
+    # A few bytes every 0.25 s for 10 s: requests' per-read timeout alone never fires.
+    with override_settings(FORMGUARD=captcha_settings(provider_server, TIMEOUT=1.5, ON_UNAVAILABLE=fail_mode)):
+        start = time.monotonic()
+        response = post(client, contact_data, token)
+        elapsed = time.monotonic() - start
+    assert 1.0 <= elapsed <= 2.0, elapsed
+    incident = Incident.objects.get()
+    assert incident.reason == Reason.CAPTCHA_UNAVAILABLE
+    assert incident.detail["error_codes"] == ["timeout"]
+    if fail_mode == "open":
+        assert response.status_code == 302 and len(mailoutbox) == 1
+    else:
+        assert response.status_code == 200 and mailoutbox == []
+        assert contact_data["message"] in response.content.decode()
+
+
 def test_connection_refused_is_transient(client, contact_data, mailoutbox):
     settings = {"CAPTCHA": {"SITE_KEY": SITE_KEY, "SECRET_KEY": SECRET, "VERIFY_URL": "http://127.0.0.1:9/siteverify"}}
     with override_settings(FORMGUARD=settings):

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 import requests
 from django.utils.translation import gettext_lazy as _
 
+from . import deadline
+
 logger = logging.getLogger("formguard.captcha")
 
 MAX_TOKEN_LENGTH = 2048
@@ -204,7 +206,7 @@ class CaptchaProvider:
 
     def _post(self, data: dict[str, str], timeout: float) -> dict[str, Any] | CaptchaResult:
         try:
-            response = requests.post(self.verify_url, data=data, timeout=timeout, allow_redirects=False)
+            response = deadline.post(self.verify_url, data=data, seconds=timeout)
         except requests.Timeout:
             return fail("timeout")
         except requests.ConnectionError:  # refused, reset, DNS failure
