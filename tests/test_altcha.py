@@ -116,15 +116,17 @@ def test_forged_solutions_are_refused(client, contact_data, mailoutbox):
     other_key = altcha.create_challenge("PBKDF2/SHA-256", 1000, counter=3, hmac_secret="x" * 64)
     signed_elsewhere = altcha.Payload(other_key, altcha.solve_challenge(other_key)).to_base64()
     widget_test_mode = base64.b64encode(b'{"challenge": null, "solution": null, "test": true}').decode()
-    for n, forged in enumerate((
-        _tampered(good, easier),
-        _tampered(good, wrong_key),
-        _tampered(good, unsigned),
-        signed_elsewhere,
-        widget_test_mode,
-        "bm90IGpzb24=",
-        "!!!",
-    )):
+    for n, forged in enumerate(
+        (
+            _tampered(good, easier),
+            _tampered(good, wrong_key),
+            _tampered(good, unsigned),
+            signed_elsewhere,
+            widget_test_mode,
+            "bm90IGpzb24=",
+            "!!!",
+        )
+    ):
         response = post(client, contact_data, forged, ip=f"198.51.100.{100 + n}")
         assert_refused_with_input_kept(response, contact_data, "The captcha answer was not accepted")
     assert mailoutbox == []
@@ -208,7 +210,9 @@ def test_key_checks():
         assert "formguard.E014" in ids()
     with override_settings(FORMGUARD={"CAPTCHA": {"PROVIDER": "altcha", "SECRET_KEY": "a" * 64}}):
         assert "formguard.E014" in ids()
-    with override_settings(FORMGUARD={"CAPTCHA": {"PROVIDER": "altcha", "SECRET_KEY": "9f2c41d7e0b3a8655c1e7f90d2a4b6c8"}}):
+    with override_settings(
+        FORMGUARD={"CAPTCHA": {"PROVIDER": "altcha", "SECRET_KEY": "9f2c41d7e0b3a8655c1e7f90d2a4b6c8"}}
+    ):
         found = ids()
         assert "formguard.E013" not in found and "formguard.E014" not in found and "formguard.E009" not in found
         assert isinstance(get_provider(), Altcha)

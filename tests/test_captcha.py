@@ -230,7 +230,9 @@ def test_stalled_provider_fail_closed_keeps_the_form(provider_server, client, co
 
 @pytest.mark.parametrize("token", ["trickle-body", "trickle-head"])
 @pytest.mark.parametrize("fail_mode", ["open", "closed"])
-def test_a_trickling_provider_is_cut_off_at_the_timeout(provider_server, client, contact_data, mailoutbox, fail_mode, token):
+def test_a_trickling_provider_is_cut_off_at_the_timeout(
+    provider_server, client, contact_data, mailoutbox, fail_mode, token
+):
     # A few bytes every 0.25 s for 10 s: requests' per-read timeout alone never fires.
     with override_settings(FORMGUARD=captcha_settings(provider_server, TIMEOUT=1.5, ON_UNAVAILABLE=fail_mode)):
         start = time.monotonic()

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import requests
 from django.utils.translation import gettext_lazy as _
 
-from . import deadline
+from .deadline import post_by_deadline
 
 logger = logging.getLogger("formguard.captcha")
 
@@ -206,7 +206,7 @@ class CaptchaProvider:
 
     def _post(self, data: dict[str, str], timeout: float) -> dict[str, Any] | CaptchaResult:
         try:
-            response = deadline.post(self.verify_url, data=data, seconds=timeout)
+            response = post_by_deadline(self.verify_url, data=data, seconds=timeout)
         except requests.Timeout:
             return fail("timeout")
         except requests.ConnectionError:  # refused, reset, DNS failure

@@ -12,6 +12,7 @@ the sockets its connections open (urllib3's pools take a connection class).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -44,10 +45,8 @@ class _Deadline:
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed
-        pass
 
 
 class _Tracked:
@@ -87,7 +86,7 @@ class _Adapter(HTTPAdapter):
         return manager
 
 
-def post(url: str, *, data: dict[str, str], seconds: float) -> requests.Response:
+def post_by_deadline(url: str, *, data: dict[str, str], seconds: float) -> requests.Response:
     """``requests.post`` that returns or raises ``requests.Timeout`` within ``seconds``
     (plus the time to resolve the host's name, which no socket option bounds)."""
     deadline = _Deadline()
