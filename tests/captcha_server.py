@@ -88,6 +88,8 @@ class SiteverifyServer:
     def answer(self, handler, form: dict[str, str]) -> None:
         token = form.get("response", "")
         ok = {"success": True, "hostname": self.hostname, "challenge_ts": _now()}
+        if "idempotency_key" in form:  # Turnstile: the widget's data-action, the demo form's key
+            ok["action"] = "contact"
         if form.get("secret") == "bad-secret":
             return self._json(handler, {"success": False, "error-codes": ["invalid-input-secret"]})
         if token.startswith("ok"):

@@ -120,6 +120,17 @@ def test_v3_widget_executes_with_the_form_key_as_action(provider_server, client)
     assert "<script>" not in page  # the bootstrap is static/formguard/widgets.js
 
 
+def test_turnstile_checks_the_action_like_recaptcha_v3(provider_server, client, contact_data, mailoutbox):
+    with override_settings(FORMGUARD=captcha_settings(provider_server, PROVIDER="turnstile")):
+        page = client.get("/contact/").content.decode()
+        assert 'class="cf-turnstile fg-captcha" data-sitekey="site-key-for-tests" data-action="contact"' in page
+        other_form = post(client, contact_data, "v3:0.9:newsletter", field="cf-turnstile-response")
+        assert other_form.status_code == 200
+        assert post(client, contact_data, "v3:0.9:contact", field="cf-turnstile-response").status_code == 302
+    assert len(mailoutbox) == 1
+    assert Incident.objects.get().detail["error_codes"] == ["action-mismatch"]
+
+
 def test_wrong_hostname_is_refused_and_configured_hostnames_accepted(provider_server, client, contact_data):
     with override_settings(FORMGUARD=captcha_settings(provider_server)):
         assert post(client, contact_data, "wronghost").status_code == 200

@@ -3,7 +3,15 @@ a retry after a lost answer is not counted as a second use of the token."""
 
 from __future__ import annotations
 
-from .base import CaptchaProvider
+import re
+from typing import Any
+
+from .base import CaptchaProvider, CaptchaResult
+
+
+def action_name(form_key: str) -> str:
+    """Turnstile actions: up to 32 letters, digits, ``-`` and ``_``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", form_key)[:32] or "submit"
 
 
 class Turnstile(CaptchaProvider):
@@ -32,6 +40,28 @@ class Turnstile(CaptchaProvider):
     )
     test_hostnames = frozenset({"example.com"})
     retries = 1
+
+    def widget_context(self, form_key: str) -> dict[str, Any]:
+        return {**super().widget_context(form_key), "action": action_name(form_key)}
+
+    def check_payload(
+        self,
+        payload: dict[str, Any],
+        *,
+        hostnames: set[str],
+        allow_test_hostnames: bool,
+        expected_action: str = "",
+        min_score: float | None = None,
+    ) -> CaptchaResult:
+        # The widget names the form it was solved on (data-action); a token
+        # solved on another form of the site, or another site, is refused.
+        result = super().check_payload(payload, hostnames=hostnames, allow_test_hostnames=allow_test_hostnames)
+        if not result.passed or not expected_action:
+            return result
+        action = payload.get("action")
+        if action != action_name(expected_action):
+            return CaptchaResult(passed=False, error_codes=("action-mismatch",), action=str(action))
+        return CaptchaResult(passed=True, action=str(action), hostname=result.hostname)
 
     def request_data(self, token: str, remote_ip: str | None, idempotency_key: str | None) -> dict[str, str]:
         data = super().request_data(token, remote_ip, idempotency_key)
