@@ -124,6 +124,9 @@ DEFAULTS: dict[str, Any] = {
     "INCIDENT_WINDOW": 3600,
     # At most one count update per incident row within this many seconds.
     "INCIDENT_FLUSH_INTERVAL": 30,
+    # Two-step forms: how long the confirmation page's "verified" token lets
+    # the send step skip the captcha and the count (formguard/confirm.py).
+    "VERIFIED_MAX_AGE": 1800,
     # Templates of the pages formguard answers with.
     "CLOSED_TEMPLATE": "formguard/closed.html",
     "BLOCKED_TEMPLATE": "formguard/blocked.html",
@@ -251,6 +254,10 @@ class FormGuardSettings:
     @cached_property
     def INCIDENT_FLUSH_INTERVAL(self) -> int:
         return int(self._get("INCIDENT_FLUSH_INTERVAL"))
+
+    @cached_property
+    def VERIFIED_MAX_AGE(self) -> int:
+        return int(self._get("VERIFIED_MAX_AGE"))
 
     @cached_property
     def CLOSED_TEMPLATE(self) -> str:

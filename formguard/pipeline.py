@@ -36,7 +36,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import captcha, geo, ratelimits, rules
+from . import captcha, confirm, geo, ratelimits, rules
 from .conf import conf
 from .ip import IPAddress, IPNetwork, bucket, bucket_key, client_ip, network_text
 from .models import BlockRule, CountryMode, Reason
@@ -63,6 +63,9 @@ class Attempt:
     # Over the rate limit, let on if it passes the captcha (shared-IP mode):
     # the Retry-After of the 429 it gets otherwise.
     shared_ip_retry_after: int | None = None
+    # The send step of a two-step form, confirmed by a token (confirm.py):
+    # counted and captcha-checked at its confirm step already.
+    verified: bool = False
     # The view the request is for (the middleware knows it; tests may not).
     view: Callable[..., Any] | None = None
 
@@ -207,6 +210,12 @@ def check_country(attempt: Attempt) -> Verdict | None:
     return Verdict.refuse("country", Reason.COUNTRY, 403, detail=detail)
 
 
+def check_verified(attempt: Attempt) -> Verdict | None:
+    if attempt.is_submission and confirm.redeem(attempt.request, attempt.form_key):
+        attempt.verified = True
+    return None
+
+
 def _cache_down_verdict(check: str) -> Verdict | None:
     if conf.CACHE_FAILURE == "closed":
         return Verdict.refuse(check, Reason.CACHE_UNAVAILABLE, 503, retry_after=60)
@@ -257,7 +266,7 @@ def _shared_ip_verdict(attempt: Attempt, usage: Usage, exceeded: list[ratelimits
 
 
 def check_rate_limit(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission:
+    if not attempt.is_submission or attempt.verified:
         return None
     usage = attempt.usage
     if usage is None:
@@ -280,7 +289,7 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
 
 
 def check_burst(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission:
+    if not attempt.is_submission or attempt.verified:
         return None
     usage = attempt.usage
     if usage is None:
@@ -314,7 +323,7 @@ def _csrf_will_refuse(attempt: Attempt) -> bool:
 
 
 def check_captcha(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission or not attempt.wants_captcha:
+    if not attempt.is_submission or not attempt.wants_captcha or attempt.verified:
         return None
     provider = captcha.get_provider()
     if provider is None:  # not configured: the admin and check --deploy say so
@@ -356,6 +365,7 @@ CHECKS: tuple[Check, ...] = (
     check_closed,
     check_blacklist,
     check_country,
+    check_verified,
     check_rate_limit,
     check_burst,
     check_traps,

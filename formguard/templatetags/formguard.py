@@ -11,6 +11,7 @@ from typing import Any
 
 from django import template
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from .. import captcha
@@ -28,3 +29,16 @@ def formguard_captcha_script(context: dict[str, Any]) -> SafeString:
         request._formguard_script_rendered = True
     context = {**provider.widget_context(""), "script_url": provider.script_url}
     return mark_safe(render_to_string(provider.script_template, context))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def formguard_verified(context: dict[str, Any], form: Any) -> SafeString:
+    """On a two-step form's confirmation page: the hidden "verified" token that lets
+    the send step through without a second captcha or count (formguard/confirm.py)."""
+    from ..confirm import FIELD, issue
+
+    request = context.get("request")
+    token = issue(request, form.fields) if request is not None else ""
+    if not token:
+        return mark_safe("")  # noqa: S308
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, token)
