@@ -56,7 +56,8 @@ def two_step_view(request):
         if "send" in request.POST:
             send_mail("[Inquiry]", form.cleaned_data["message"], None, ["staff@example.jp"])
             return redirect("/contact/thanks/")
-        return render(request, "tests/two_step_confirm.html", {"form": form})
+        if "confirm" in request.POST:  # the pressed button's name=value
+            return render(request, "tests/two_step_confirm.html", {"form": form})
     return render(request, "tests/two_step_form.html", {"form": form})
 
 

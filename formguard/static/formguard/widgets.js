@@ -41,13 +41,17 @@
   window.formguardWidgets = true;
 
   function submitAgain(form, submitter) {
-    if (typeof form.requestSubmit === "function") {
-      form.requestSubmit(submitter || null);
-    } else if (submitter) {
-      submitter.click();
-    } else {
-      form.submit();
-    }
+    // Later, not from inside the first submit event: a form ignores
+    // requestSubmit() while it is still firing that event.
+    window.setTimeout(function () {
+      if (typeof form.requestSubmit === "function") {
+        form.requestSubmit(submitter || null);
+      } else if (submitter) {
+        submitter.click();
+      } else {
+        form.submit();
+      }
+    }, 0);
   }
 
   // reCAPTCHA v2 invisible: grecaptcha calls this global (data-callback).
