@@ -33,9 +33,53 @@ def test_fresh_demo_shows_the_proof_of_work_and_chromium_solves_it(live_server, 
     page.goto(f"{live_server.url}/contact/")
     widget = page.locator("altcha-widget")
     widget.locator("input[type=checkbox]").wait_for()
-    page.screenshot(path=shots_dir(tmp_path) / "altcha-ja-1280.png", full_page=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=shots_dir(tmp_path) / f"altcha-ja-{width}.png", full_page=True)
     fill_contact(page)
     page.click("button[type=submit]")
     page.wait_for_url("**/contact/thanks/")
     assert len(mail.outbox) == 1
     assert not [m for m in messages if "error" in m.lower()], messages
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_visitor_from_china_gets_the_form_with_the_captcha_and_sends_it(live_server, browser, tmp_path, language):  # noqa: F811
+    """Country mode "challenge" with the self-hosted captcha: no Google, no Cloudflare, which
+    mainland China blocks. The shipped GeoLite2 database places 114.114.114.114 in CN; the
+    address arrives from a trusted proxy (the live server's peer, 127.0.0.1)."""
+    from formguard import policies
+    from formguard.models import FormPolicy, Incident
+
+    demo = {**settings.DEMO_FORMGUARD, "TRUSTED_PROXIES": ["127.0.0.1"]}
+    with override_settings(FORMGUARD=demo):
+        policies.ensure_row("contact")
+        FormPolicy.objects.filter(form_key="*").update(
+            captcha_required=False, country_mode="challenge", allowed_countries="JP"
+        )
+        policies.invalidate()
+        japan = browser.new_context(extra_http_headers={"X-Forwarded-For": "133.11.0.1"})
+        page = japan.new_page()
+        page.goto(f"{live_server.url}/contact/")
+        assert page.locator("altcha-widget").count() == 0  # Japan: no captcha asked
+        japan.close()
+
+        china = browser.new_context(
+            locale=language, extra_http_headers={"X-Forwarded-For": "114.114.114.114", "Accept-Language": language}
+        )
+        page = china.new_page()
+        page.set_default_timeout(15_000)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(f"{live_server.url}/contact/")
+        page.locator("altcha-widget input[type=checkbox]").wait_for()
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=shots_dir(tmp_path) / f"altcha-cn-{language}-{width}.png", full_page=True)
+        fill_contact(page, message="你好，请问有货吗？")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/contact/thanks/")
+        china.close()
+    assert len(mail.outbox) == 1
+    assert all(url.startswith(live_server.url) for url in requests), requests  # nothing from outside
+    assert not Incident.objects.exists()
