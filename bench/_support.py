@@ -1,22 +1,77 @@
 """What both bench scripts share: a throwaway Redis on loopback, and small helpers.
 
-Nothing here imports Django: the scripts start Redis before Django reads its
-settings (the cache aliases need its address).
+Nothing here imports Django at import time: the scripts start Redis before Django
+reads its settings (the cache aliases need its address).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# Django accepts the unmasked secret as the form's token: one cookie serves every request.
+CSRF_SECRET = "benchbenchbenchbenchbenchbench12"
+BODY = urlencode(
+    {
+        "csrfmiddlewaretoken": CSRF_SECRET,
+        "name": "山田太郎",
+        "email": "taro@example.jp",
+        "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
+    }
+).encode()
+
+
+class Wsgi:
+    """POSTs straight into Django's WSGI handler, one environ per request."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler  # after django.setup()
+
+        self.handler = WSGIHandler()
+
+    def post(self, path: str, address: str, body: bytes = BODY) -> tuple[float, int]:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",
+            "HTTP_ACCEPT_LANGUAGE": "ja",
+            "HTTP_COOKIE": f"csrftoken={CSRF_SECRET}",
+            "REMOTE_ADDR": address,
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        status = []
+        start = time.perf_counter()
+        response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
+        for _chunk in response:
+            pass
+        response.close()  # request_finished, as a server would
+        return time.perf_counter() - start, int(status[0][:3])
 
 
 def free_port() -> int:

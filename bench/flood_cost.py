@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import logging
 import os
 import re
@@ -54,11 +53,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import Redis, goal_mark, median  # noqa: E402
+from bench._support import Redis, Wsgi, goal_mark, median  # noqa: E402
 
 ROUNDS = 10
 WARMUP = 20
@@ -67,16 +65,6 @@ GOAL_REFUSAL = 0.5
 BARE_PATH = "/bench/bare/"
 GUARDED_PATH = "/contact/"
 RATELIMIT_PATH = "/bench/ratelimit/"
-# Django accepts the unmasked secret as the form's token: one cookie serves every request.
-CSRF_SECRET = "benchbenchbenchbenchbenchbench12"
-BODY = urlencode(
-    {
-        "csrfmiddlewaretoken": CSRF_SECRET,
-        "name": "山田太郎",
-        "email": "taro@example.jp",
-        "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-    }
-).encode()
 # Japanese addresses (the country filter admits them); a banned /16 and one banned IP in China.
 JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
 JP_ONE = ["133.1.9.9"]
@@ -113,7 +101,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.core.cache import caches  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.test import override_settings  # noqa: E402
@@ -215,44 +202,6 @@ def reset_state(backend: Backend) -> None:
 
 
 # -- sending requests --------------------------------------------------------
-
-
-class Wsgi:
-    """POSTs straight into Django's WSGI handler, one environ per request."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-
-    def post(self, path: str, address: str) -> tuple[float, int]:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT_LANGUAGE": "ja",
-            "HTTP_COOKIE": f"csrftoken={CSRF_SECRET}",
-            "REMOTE_ADDR": address,
-            "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            "CONTENT_LENGTH": str(len(BODY)),
-            "wsgi.input": io.BytesIO(BODY),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        status = []
-        start = time.perf_counter()
-        response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
-        for _chunk in response:
-            pass
-        response.close()  # request_finished, as a server would
-        return time.perf_counter() - start, int(status[0][:3])
 
 
 @dataclass
