@@ -58,9 +58,7 @@ def _django_csp_nonces():
             "frame-src": [GOOGLE, CLOUDFLARE],
         }
     }
-    return {"MIDDLEWARE": [*settings.MIDDLEWARE, "csp.middleware.CSPMiddleware"]}, {
-        "CONTENT_SECURITY_POLICY": policy
-    }
+    return {"MIDDLEWARE": [*settings.MIDDLEWARE, "csp.middleware.CSPMiddleware"]}, {"CONTENT_SECURITY_POLICY": policy}
 
 
 @pytest.fixture(params=["django", "django-csp"])
