@@ -35,6 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from . import captcha, confirm, geo, ratelimits, rules
 from .conf import conf
@@ -322,6 +323,12 @@ def _csrf_will_refuse(attempt: Attempt) -> bool:
     return CsrfViewMiddleware(lambda r: None).process_view(request, attempt.view, (), {}) is not None
 
 
+SHARED_IP_MESSAGE = gettext_lazy(
+    "Many messages have just come from your network (a school, an office or a mobile carrier, perhaps). "
+    "Please complete the captcha below, and your message will be sent."
+)
+
+
 def check_captcha(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission or not attempt.wants_captcha or attempt.verified:
         return None
@@ -349,13 +356,11 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
     if attempt.shared_ip_retry_after is not None:
         # The form comes back with the captcha and what was typed, but as a
         # 429: to a client that does not solve, it is the rate limit.
+        message = result.message()
+        if "missing-input-response" in result.error_codes:
+            message = str(SHARED_IP_MESSAGE)
         return Verdict.refuse(
-            "captcha",
-            reason,
-            429,
-            retry_after=attempt.shared_ip_retry_after,
-            form_error=result.message(),
-            detail=detail,
+            "captcha", reason, 429, retry_after=attempt.shared_ip_retry_after, form_error=message, detail=detail
         )
     return Verdict.refuse("captcha", reason, 200, form_error=result.message(), detail=detail)
 

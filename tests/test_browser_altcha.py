@@ -83,3 +83,57 @@ def test_a_visitor_from_china_gets_the_form_with_the_captcha_and_sends_it(live_s
     assert len(mail.outbox) == 1
     assert all(url.startswith(live_server.url) for url in requests), requests  # nothing from outside
     assert not Incident.objects.exists()
+
+
+def test_shared_address_past_the_limit_gets_the_captcha_and_sends(live_server, page, tmp_path, frozen_clock):  # noqa: F811
+    """A sixth person behind a school's address: the form comes back (429) with the captcha
+    and their text; the browser solves it and the message is sent."""
+    from formguard import policies
+    from formguard.models import FormPolicy
+
+    policies.ensure_row("contact")
+    FormPolicy.objects.filter(form_key="*").update(
+        captcha_required=False, shared_ip_challenge=True, rate_limit="1/10m", captcha_difficulty=200
+    )
+    policies.invalidate()
+    page.goto(f"{live_server.url}/contact/")
+    assert page.locator("altcha-widget").count() == 0
+    fill_contact(page, message="一通目です。")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/contact/thanks/")
+
+    page.goto(f"{live_server.url}/contact/")
+    fill_contact(page, message="同じ学校の別の生徒です。")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("button[type=submit]")
+    assert posted.value.status == 429
+    page.locator("altcha-widget input[type=checkbox]").wait_for()
+    assert page.input_value("#id_message") == "同じ学校の別の生徒です。"
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=shots_dir(tmp_path) / f"shared-ip-ja-{width}.png", full_page=True)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/contact/thanks/")
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_policy_admin_shows_the_new_fields(live_server, browser, admin_user, tmp_path, language):  # noqa: F811
+    context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/contact/")  # creates the policy rows
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/formpolicy/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/formguard/formpolicy/")
+    from formguard.models import FormPolicy
+
+    page.goto(f"{live_server.url}/admin/formguard/formpolicy/{FormPolicy.objects.get(form_key='*').pk}/change/")
+    page.locator("#id_captcha_difficulty").wait_for()
+    assert page.locator("#id_shared_ip_challenge").count() == 1
+    assert page.locator("#id_shared_ip_ceiling").count() == 1
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=shots_dir(tmp_path) / f"admin-policy-{language}-{width}.png", full_page=True)
+    context.close()

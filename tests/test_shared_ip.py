@@ -56,6 +56,7 @@ def test_a_person_past_the_limit_gets_the_form_back_with_the_captcha_and_their_t
     assert int(response["Retry-After"]) > 0
     page = response.content.decode()
     assert "<altcha-widget" in page and visitor(5)["message"] in page
+    assert "Many messages have just come from your network" in page
     assert post(client, visitor(5), solve(client, ip=SCHOOL), ip=SCHOOL).status_code == 302
 
 
