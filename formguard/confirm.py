@@ -52,10 +52,10 @@ def issue(request: HttpRequest, field_names: Iterable[str]) -> str:
 
 def redeem(request: HttpRequest, form_key: str) -> bool:
     """Whether this POST carries a valid token for ``form_key`` and the same fields; uses it up."""
-    try:
-        token = request.POST.get(FIELD, "")
-    except Exception:  # an unreadable body: no token
-        return False
+    # A body Django cannot read (too big, broken multipart) raises here, and
+    # Django answers 400 as it would in the view; swallowing it would leave
+    # request.POST empty for every later reader.
+    token = request.POST.get(FIELD, "")
     if not token or len(token) > 2048:
         return False
     try:

@@ -28,7 +28,7 @@ from .store import StoreUnavailable, get_store
 logger = logging.getLogger("formguard.security")
 
 # Fields never copied into an incident sample or echoed back.
-SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "card", "cvc")
+SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "altcha", "verified", "card", "cvc")
 MAX_SAMPLE_FIELDS = 20
 
 
