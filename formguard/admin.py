@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -414,10 +415,20 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(AlternativeContact)
 class AlternativeContactAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "country", "order"]
-    list_filter = ["country"]
-    search_fields = ["country", "text_ja", "text_en", "text_zh"]
-    fields = ["country", "text_ja", "text_en", "text_zh", "image_url", "order"]
+    list_display = ["__str__", "country", "kind", "order"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_filter = ["country", "kind"]
+    search_fields = ["country", "value", "text_ja", "text_en", "text_zh"]
+    fieldsets = [
+        (None, {"fields": ["country", "kind", "value", "hours", "qr_image", "order"]}),
+        (
+            _("Text"),
+            {
+                "fields": ["text_ja", "text_en", "text_zh", "image_url"],
+                "description": _("Free text, or a note shown under the channel, in each language."),
+            },
+        ),
+    ]
 
 
 @admin.register(ActionLog)

@@ -156,6 +156,9 @@ DEFAULTS: dict[str, Any] = {
     # personal data, left out unless asked for.
     "REPORT_SITE_NAME": "",
     "REPORT_RECIPIENT": "",
+    # Reply hints: the domain the shop's replies are sent from, which carrier
+    # mail users are asked to allow. None: DEFAULT_FROM_EMAIL's domain.
+    "REPLY_FROM_DOMAIN": None,
     "REPORT_PERSONAL_FIELDS": [
         "name",
         "email",
@@ -311,6 +314,10 @@ class FormGuardSettings:
     @cached_property
     def REPORT_PERSONAL_FIELDS(self) -> list[str]:
         return list(self._get("REPORT_PERSONAL_FIELDS"))
+
+    @cached_property
+    def REPLY_FROM_DOMAIN(self) -> str:
+        return (self._get("REPLY_FROM_DOMAIN") or "").strip().lstrip("@").lower()
 
     @cached_property
     def CAPTCHA(self) -> dict[str, Any]:

@@ -1,21 +1,30 @@
 """Alternative contacts: how visitors who get no form can reach the business.
 
 Rows are edited in the admin (per country, with a default row of no country)
-and kept in each process like policies (``generations.cached_rows``).
+and kept in each process like policies (``generations.cached_rows``). Each row
+is a channel (WeChat official account, QQ, web chat, LINE, telephone, email)
+or free text; ``for_visitor`` turns the rows for a country into plain dicts
+with a label in the visitor's language and the link or QR code to show, and
+the one template ``formguard/includes/contacts.html`` renders them wherever
+contacts appear (the hidden form's page, refusal pages, the China reply hint).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from django.http import HttpRequest
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy, override
+from django.utils.translation import gettext as _
 
 from . import generations
-from .models import AlternativeContact
+from .models import AlternativeContact, phone_digits
+
+Kind = AlternativeContact.Kind
 
 
 def invalidate() -> None:
@@ -23,7 +32,24 @@ def invalidate() -> None:
 
 
 def _load_rows() -> list[dict[str, Any]]:
-    return list(AlternativeContact.objects.values("country", "text_ja", "text_en", "text_zh", "image_url"))
+    rows = []
+    for row in AlternativeContact.objects.all():
+        rows.append(
+            {
+                "pk": row.pk,
+                "country": row.country,
+                "kind": row.kind,
+                "value": row.value,
+                "hours": row.hours,
+                "order": row.order,
+                "text_ja": row.text_ja,
+                "text_en": row.text_en,
+                "text_zh": row.text_zh,
+                # Kept as a URL: reading it per request must not touch the storage.
+                "qr_url": row.qr_image.url if row.qr_image else row.image_url,
+            }
+        )
+    return rows
 
 
 def _all_rows() -> list[dict[str, Any]]:
@@ -76,6 +102,21 @@ def prefers_chinese(request: HttpRequest) -> bool:
     return preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE", "")).startswith("zh")
 
 
+def chinese_variant(request: HttpRequest) -> str:
+    """ "zh-hant" or "zh-hans" when the visitor ranks Chinese first, else "".
+
+    A site's LANGUAGES rarely include Chinese, so Django's LocaleMiddleware
+    never activates it; formguard's own texts for contacts and reply hints
+    are still shown in Chinese to a visitor who asks for it.
+    """
+    preferred = preferred_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+    if not preferred.startswith("zh"):
+        return ""
+    if preferred.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return "zh-hant"
+    return "zh-hans"
+
+
 def _text(row: dict[str, Any], chinese: bool) -> str:
     if chinese and row["text_zh"]:
         return row["text_zh"]
@@ -84,9 +125,74 @@ def _text(row: dict[str, Any], chinese: bool) -> str:
     return row["text_en"] or row["text_ja"] or row["text_zh"]
 
 
+LABELS = {
+    Kind.WECHAT: gettext_lazy("WeChat official account"),
+    Kind.QQ: gettext_lazy("QQ"),
+    Kind.WEB_CHAT: gettext_lazy("Web chat"),
+    Kind.LINE: gettext_lazy("LINE official account"),
+    Kind.PHONE: gettext_lazy("Telephone"),
+    Kind.EMAIL: gettext_lazy("Email"),
+}
+
+# Visitors from mainland China, Taiwan and Hong Kong see Tencent's channels
+# first; everyone else LINE and the telephone. The admin's order comes first.
+CHINESE_ORDER = [Kind.WECHAT, Kind.QQ, Kind.WEB_CHAT, Kind.PHONE, Kind.EMAIL, Kind.LINE, Kind.TEXT]
+OTHER_ORDER = [Kind.LINE, Kind.PHONE, Kind.EMAIL, Kind.WEB_CHAT, Kind.WECHAT, Kind.QQ, Kind.TEXT]
+CHINESE_COUNTRIES = ("CN", "TW", "HK", "MO")
+
+
+def qq_chat_url(number: str) -> str:
+    """Tencent's link that opens a chat with a QQ number (QQ's "WPA" link, as Qidian sets up too)."""
+    return "https://wpa.qq.com/msgrd?" + urlencode({"v": 3, "uin": number, "site": "qq", "menu": "yes"})
+
+
+def line_add_friend_url(line_id: str) -> str:
+    """LINE's URL scheme that opens the official account (to add it as a friend)."""
+    return "https://line.me/R/ti/p/" + quote("@" + line_id.lstrip("@"), safe="@")
+
+
+def _href(row: dict[str, Any]) -> str:
+    value = row["value"]
+    if not value:
+        return ""
+    return {
+        Kind.QQ: lambda: qq_chat_url(value),
+        Kind.WEB_CHAT: lambda: value,
+        Kind.LINE: lambda: line_add_friend_url(value),
+        Kind.PHONE: lambda: "tel:" + phone_digits(value),
+        Kind.EMAIL: lambda: "mailto:" + value,
+    }.get(row["kind"], lambda: "")()
+
+
+def _channel(row: dict[str, Any], chinese: bool) -> dict[str, str]:
+    kind = row["kind"] if row["kind"] in Kind.values else Kind.TEXT
+    note = _text(row, chinese)
+    return {
+        "kind": kind,
+        "label": str(LABELS.get(kind, "")),
+        "value": row["value"] if kind != Kind.TEXT else "",
+        "href": _href(row),
+        "hours": _("Hours: %(hours)s") % {"hours": row["hours"]} if kind == Kind.PHONE and row["hours"] else "",
+        "note_html": render_text(note) if note else "",
+        "qr_url": row["qr_url"],
+        "qr_alt": str(gettext_lazy("QR code of our WeChat official account"))
+        if kind == Kind.WECHAT
+        else str(gettext_lazy("Image")),
+    }
+
+
 def for_visitor(request: HttpRequest, country: str) -> list[dict[str, str]]:
-    """The contacts for ``country`` (its own rows, else the default rows), in the visitor's language."""
+    """The contacts for ``country`` (its own rows, else the default rows), in the visitor's language.
+
+    Plain dicts of strings (a refusal page keys its cached rendering by them),
+    for ``formguard/includes/contacts.html``.
+    """
     rows = _all_rows()
     chosen = [r for r in rows if r["country"] == country] or [r for r in rows if not r["country"]]
-    chinese = prefers_chinese(request)
-    return [{"html": render_text(_text(r, chinese)), "image_url": r["image_url"]} for r in chosen]
+    order = CHINESE_ORDER if country in CHINESE_COUNTRIES else OTHER_ORDER
+    chosen = sorted(chosen, key=lambda r: (r["order"], order.index(r["kind"]) if r["kind"] in order else 99, r["pk"]))
+    variant = chinese_variant(request)
+    if variant:
+        with override(variant):
+            return [_channel(r, True) for r in chosen]
+    return [_channel(r, False) for r in chosen]

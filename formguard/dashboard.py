@@ -1,5 +1,6 @@
 """Numbers and charts for the admin dashboard: refusals over time by reason,
-top IPs and countries, bans in force and closed forms."""
+top IPs and countries, bans in force and closed forms; and this week's
+inquiries whose reply is at risk (carrier and China mailboxes, counts only)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from . import incidents
+from . import incidents, replyhints
 from .models import BlockRule, FormPolicy, Incident, Reason
 
 # Colours that read on the admin's light and dark themes alike.
@@ -127,4 +128,7 @@ def build(now: datetime | None = None) -> dict[str, Any]:
         "latest_bans": list(bans.order_by("-created_at")[:10]),
         "closed_forms": closed,
         "week_total": recent.aggregate(total=Sum("count"))["total"] or 0,
+        # Counted in formguard's store per ISO week, from every process: no
+        # addresses, no rows, one small counter per kind and week.
+        "replies_at_risk": replyhints.week_counts(now),
     }

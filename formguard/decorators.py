@@ -49,10 +49,17 @@ class GuardedFormMixin:
 
     On a ``FormView`` (any ``FormMixin``) it also adds formguard's field
     (the captcha widget) to the form, so a failed captcha comes back as a
-    form error with everything the visitor typed.
+    form error with everything the visitor typed; and it looks at the
+    address in the field named ``formguard_email_field`` ("email"; None:
+    not at all): the template context gets ``formguard_reply_hint`` when
+    the form comes back, and a valid form is noted with
+    ``replyhints.note_inquiry`` (hint kind kept for the thanks page,
+    counted for the dashboard, ``reply_hint`` signal, and
+    ``request.formguard_reply_hint`` for the view's own ``form_valid``).
     """
 
     formguard_form_key: str = ""
+    formguard_email_field: str | None = "email"
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Callable[..., Any]:
@@ -70,6 +77,27 @@ class GuardedFormMixin:
         form = super().get_form(form_class)  # type: ignore[misc]
         install_field(form, self.request)  # type: ignore[attr-defined]
         return form
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from .replyhints import hint_for
+
+        context = super().get_context_data(**kwargs)  # type: ignore[misc]
+        form = context.get("form")
+        name = self.formguard_email_field
+        if name and form is not None and form.is_bound and name in form.fields:
+            context["formguard_reply_hint"] = hint_for(str(form[name].value() or ""))
+        return context
+
+    def form_valid(self, form: Any) -> Any:
+        from .replyhints import note_inquiry
+
+        name = self.formguard_email_field
+        if name and name in form.cleaned_data:
+            request = self.request  # type: ignore[attr-defined]
+            request.formguard_reply_hint = note_inquiry(
+                request, form.cleaned_data[name] or "", form_key=self.formguard_form_key
+            )
+        return super().form_valid(form)  # type: ignore[misc]
 
 
 def form_key_of(view: Callable[..., Any]) -> str | None:

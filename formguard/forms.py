@@ -1,5 +1,6 @@
 """Form integration: formguard's field, which renders the captcha widget and
-turns a failed verification into a form error, keeping what was typed.
+turns a failed verification into a form error, keeping what was typed; and
+``ConsentField``, an opt-in box that cannot be pre-ticked.
 
 Verification itself happens once, in the pipeline (tokens are good once);
 the field only reads its result from the request.
@@ -77,3 +78,51 @@ class FormGuardFormMixin:
     def __init__(self, *args: Any, request: HttpRequest | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         install_field(self, request)  # type: ignore[arg-type]
+
+
+# Consent fields constructed pre-ticked (``initial`` given and truthy), and
+# where: the system check formguard.E015 reports them. A field is built when
+# its form class is defined, so every form of a module that the URLconf
+# imports is here by the time checks run (the check imports the URLconf).
+PRE_TICKED_CONSENT: list[str] = []
+
+
+class _ConsentBoundField(forms.BoundField):
+    # Unticked whatever the form or view passes as initial data: only the
+    # visitor's own tick (the submitted data) can tick it.
+    @property
+    def initial(self) -> Any:
+        return False
+
+
+class ConsentField(forms.BooleanField):
+    """An opt-in box ("send me news") that cannot be pre-ticked.
+
+    Never required (consent must be free), shown unticked even when the form
+    or the view passes ``initial=True`` (and a pre-ticked declaration is a
+    system-check error, formguard.E015). ``cleaned_data[name]`` is the time
+    consent was given (an aware ``datetime``) or ``None``: store it with the
+    inquiry, as Japan's 特定電子メール法 asks a sender to keep a record of
+    consent.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if kwargs.get("initial"):
+            import traceback
+
+            caller = traceback.extract_stack(limit=2)[0]
+            PRE_TICKED_CONSENT.append(f"{caller.filename}:{caller.lineno}")
+        kwargs["initial"] = False
+        kwargs["required"] = False
+        super().__init__(*args, **kwargs)
+
+    def get_bound_field(self, form: forms.BaseForm, field_name: str) -> forms.BoundField:
+        return _ConsentBoundField(form, self, field_name)
+
+    def clean(self, value: Any) -> Any:
+        from django.utils import timezone
+
+        return timezone.now() if super().clean(value) else None
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return bool(self.to_python(data))

@@ -220,7 +220,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         timezone.get_current_timezone_name() if closure and closure.until else "",
         str(verdict.form_error),
         country,
-        tuple((c["html"], c["image_url"]) for c in visitor_contacts),
+        tuple(tuple(c.values()) for c in visitor_contacts),
     )
     context: dict[str, Any] = {
         "verdict": verdict,

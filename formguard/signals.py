@@ -14,6 +14,18 @@
     A form (or with ``form_key == "*"`` every form) was closed or reopened.
     Keyword arguments: ``form_key``, ``closed`` (bool), ``until`` (datetime
     or None).
+
+``reply_hint``
+    A valid inquiry was sent from a guarded form view (``GuardedFormMixin``,
+    or a view that calls ``formguard.replyhints.note_inquiry``). Keyword
+    arguments: ``request``, ``form_key``, ``kind`` ("carrier": a Japanese
+    carrier mailbox that filters unknown senders; "china": a mainland-China
+    mailbox that mail from Japan may not reach; "none"), ``carrier`` (the
+    carrier's key such as "docomo", or ""), ``hint`` (the
+    ``formguard.replyhints.ReplyHint``). Sent before the view's own
+    ``form_valid``, so a receiver can mark the request (for example to send
+    the reply from another address, or to offer a phone call). The address
+    itself is not passed on: the site has it in its form.
 """
 
 from __future__ import annotations
@@ -23,3 +35,4 @@ from django.dispatch import Signal
 request_refused = Signal()
 ip_banned = Signal()
 form_closed = Signal()
+reply_hint = Signal()

@@ -56,6 +56,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # formguard_reply_hint on the thanks page (reply hints).
+                "formguard.context_processors.reply_hint",
             ],
         },
     },
@@ -105,6 +107,11 @@ LOCALE_PATHS = [BASE_DIR / "project" / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploads from the admin: the QR code of a WeChat official account. The demo
+# serves them itself while DEBUG is on (project/urls.py); a real site lets
+# its web server serve MEDIA_ROOT.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("DEMO_MEDIA_ROOT", BASE_DIR / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The console backend prints each inquiry mail in the terminal.

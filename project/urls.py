@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -6,4 +8,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/contact/", permanent=False)),
     path("admin/", admin.site.urls),
     path("contact/", include("project.contact.urls")),
+    # Uploaded QR codes, while DEBUG is on (static() adds nothing otherwise).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

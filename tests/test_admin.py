@@ -130,4 +130,12 @@ def test_migrate_lists_every_guarded_form(django_db_setup):
     assert discover_form_keys() == ["async", "cbv", "contact", "fn", "plain", "two-step"]
     FormPolicy.objects.all().delete()
     call_command("migrate", verbosity=0)
-    assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {"*", "async", "cbv", "contact", "fn", "plain", "two-step"}
+    assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {
+        "*",
+        "async",
+        "cbv",
+        "contact",
+        "fn",
+        "plain",
+        "two-step",
+    }

@@ -120,20 +120,20 @@ def test_shared_address_past_the_limit_gets_the_captcha_and_sends(live_server, p
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_policy_admin_shows_the_new_fields(live_server, browser, admin_user, tmp_path, language):  # noqa: F811
     context = browser.new_context(locale=language, extra_http_headers={"Accept-Language": language})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/contact/")  # creates the policy rows
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/formpolicy/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/formguard/formpolicy/")
+    admin_page = context.new_page()
+    admin_page.goto(f"{live_server.url}/contact/")  # creates the policy rows
+    admin_page.goto(f"{live_server.url}/admin/login/?next=/admin/formguard/formpolicy/")
+    admin_page.fill("#id_username", "admin")
+    admin_page.fill("#id_password", "password")
+    admin_page.click("input[type=submit]")
+    admin_page.wait_for_url("**/admin/formguard/formpolicy/")
     from formguard.models import FormPolicy
 
-    page.goto(f"{live_server.url}/admin/formguard/formpolicy/{FormPolicy.objects.get(form_key='*').pk}/change/")
-    page.locator("#id_captcha_difficulty").wait_for()
+    admin_page.goto(f"{live_server.url}/admin/formguard/formpolicy/{FormPolicy.objects.get(form_key='*').pk}/change/")
+    admin_page.locator("#id_captcha_difficulty").wait_for()
     assert page.locator("#id_shared_ip_challenge").count() == 1
     assert page.locator("#id_shared_ip_ceiling").count() == 1
     for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=shots_dir(tmp_path) / f"admin-policy-{language}-{width}.png", full_page=True)
+        admin_page.set_viewport_size({"width": width, "height": 900})
+        admin_page.screenshot(path=shots_dir(tmp_path) / f"admin-policy-{language}-{width}.png", full_page=True)
     context.close()

@@ -73,6 +73,10 @@ def test_wheel_carries_templates_locale_and_py_typed(tmp_path):
     assert "formguard/templates/formguard/closed.html" in names
     assert "formguard/locale/ja/LC_MESSAGES/django.mo" in names
     assert "formguard/migrations/0001_initial.py" in names
+    # Reply hints: the domain lists, the script, the Chinese texts.
+    assert {"formguard/data/carrier_domains.json", "formguard/data/china_mail_domains.json"} <= names
+    assert "formguard/static/formguard/reply-hint.js" in names
+    assert "formguard/locale/zh_Hans/LC_MESSAGES/django.mo" in names
     assert not any(n.startswith(("project/", "tests/")) for n in names)
 
 

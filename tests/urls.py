@@ -65,6 +65,15 @@ def unguarded(request):
     return HttpResponse("unguarded")
 
 
+def media(request, path):
+    # The demo serves uploads only with DEBUG on; tests run with it off and
+    # a MEDIA_ROOT of their own, read per request.
+    from django.conf import settings
+    from django.views.static import serve
+
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 urlpatterns = [
     *demo_urlpatterns,
     path("t/plain/", plain_view),
@@ -73,4 +82,5 @@ urlpatterns = [
     path("t/unguarded/", unguarded),
     path("t/fn-form/", function_form_view),
     path("t/two-step/", two_step_view),
+    path("media/<path:path>", media),
 ]

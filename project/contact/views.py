@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
@@ -18,9 +19,15 @@ class InquiryView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
+        if data.get("news"):
+            consent = _("News by email: consent given at %(time)s") % {
+                "time": timezone.localtime(data["news"]).strftime("%Y-%m-%d %H:%M:%S %Z")
+            }
+        else:
+            consent = _("News by email: no consent")
         send_mail(
             subject=_("[Inquiry] from %(name)s") % {"name": data["name"]},
-            message=f"{data['name']} <{data['email']}>\n\n{data['message']}",
+            message=f"{data['name']} <{data['email']}>\n{consent}\n\n{data['message']}",
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=settings.CONTACT_STAFF_EMAILS,
         )
