@@ -131,8 +131,8 @@ def test_policy_admin_shows_the_new_fields(live_server, browser, admin_user, tmp
 
     admin_page.goto(f"{live_server.url}/admin/formguard/formpolicy/{FormPolicy.objects.get(form_key='*').pk}/change/")
     admin_page.locator("#id_captcha_difficulty").wait_for()
-    assert page.locator("#id_shared_ip_challenge").count() == 1
-    assert page.locator("#id_shared_ip_ceiling").count() == 1
+    assert admin_page.locator("#id_shared_ip_challenge").count() == 1
+    assert admin_page.locator("#id_shared_ip_ceiling").count() == 1
     for width in (1280, 390):
         admin_page.set_viewport_size({"width": width, "height": 900})
         admin_page.screenshot(path=shots_dir(tmp_path) / f"admin-policy-{language}-{width}.png", full_page=True)
