@@ -17,6 +17,10 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 7     | bot traps    | —                    | (not built yet)             |
 | 8     | captcha      | —                    | form error, input kept      |
 
+Between 4 and 5, the send step of a two-step form that carries its confirm
+step's token (``confirm.py``) is marked ``verified``: rate limit, burst and
+captcha let it through, since its confirm step was counted and checked.
+
 A check may also let a request through "on the record" (an allowing verdict
 with a reason, e.g. the captcha service was down and the policy fails open):
 the incident is recorded and the next checks run.
