@@ -125,6 +125,9 @@ class CaptchaProvider:
     test_secret_keys: ClassVar[frozenset[str]] = frozenset()
     # Hostnames the provider reports for test keys.
     test_hostnames: ClassVar[frozenset[str]] = frozenset()
+    # The widget names the form it was solved on (reCAPTCHA v3, Turnstile):
+    # the answer's action must be ``action_name(form key)``.
+    checks_action: ClassVar[bool] = False
     # Retrying a transient failure is safe only where the provider
     # deduplicates by an idempotency key (Turnstile).
     retries: ClassVar[int] = 0
@@ -144,6 +147,22 @@ class CaptchaProvider:
     @property
     def script_url(self) -> str:
         return self.script_host + self.script_path
+
+    @staticmethod
+    def action_name(form_key: str) -> str:
+        """The action the widget is given for ``form_key`` (the provider's allowed characters)."""
+        return form_key
+
+    def action_mismatch(
+        self, payload: dict[str, Any], expected_action: str, score: float | None = None
+    ) -> CaptchaResult | None:
+        """A failed result when the answer was solved for another form (or site)."""
+        if not self.checks_action or not expected_action:
+            return None
+        action = payload.get("action")
+        if action == self.action_name(expected_action):
+            return None
+        return CaptchaResult(passed=False, error_codes=("action-mismatch",), score=score, action=str(action))
 
     def replay_key(self, token: str) -> str:
         """What the replay ledger remembers: a token is good once."""
@@ -250,7 +269,10 @@ class CaptchaProvider:
         too_old = self._token_too_old(payload.get("challenge_ts"))
         if too_old is not None:
             return too_old
-        return CaptchaResult(passed=True, hostname=hostname)
+        mismatch = self.action_mismatch(payload, expected_action)
+        if mismatch is not None:
+            return mismatch
+        return CaptchaResult(passed=True, hostname=hostname, action=str(payload.get("action") or ""))
 
     def _token_too_old(self, challenge_ts: object) -> CaptchaResult | None:
         if challenge_ts is None:

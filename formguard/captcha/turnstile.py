@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .base import CaptchaProvider, CaptchaResult
+from .base import CaptchaProvider
 
 
 def action_name(form_key: str) -> str:
@@ -40,28 +40,11 @@ class Turnstile(CaptchaProvider):
     )
     test_hostnames = frozenset({"example.com"})
     retries = 1
+    checks_action = True
+    action_name = staticmethod(action_name)
 
     def widget_context(self, form_key: str) -> dict[str, Any]:
         return {**super().widget_context(form_key), "action": action_name(form_key)}
-
-    def check_payload(
-        self,
-        payload: dict[str, Any],
-        *,
-        hostnames: set[str],
-        allow_test_hostnames: bool,
-        expected_action: str = "",
-        min_score: float | None = None,
-    ) -> CaptchaResult:
-        # The widget names the form it was solved on (data-action); a token
-        # solved on another form of the site, or another site, is refused.
-        result = super().check_payload(payload, hostnames=hostnames, allow_test_hostnames=allow_test_hostnames)
-        if not result.passed or not expected_action:
-            return result
-        action = payload.get("action")
-        if action != action_name(expected_action):
-            return CaptchaResult(passed=False, error_codes=("action-mismatch",), action=str(action))
-        return CaptchaResult(passed=True, action=str(action), hostname=result.hostname)
 
     def request_data(self, token: str, remote_ip: str | None, idempotency_key: str | None) -> dict[str, str]:
         data = super().request_data(token, remote_ip, idempotency_key)
