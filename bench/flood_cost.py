@@ -57,7 +57,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import Redis, goal_mark, median, post_environ  # noqa: E402
+from bench._support import CSRF_SECRET, Redis, Wsgi, goal_mark, median  # noqa: E402
 
 ROUNDS = 10
 WARMUP = 20
@@ -67,7 +67,7 @@ BARE_PATH = "/bench/bare/"
 GUARDED_PATH = "/contact/"
 RATELIMIT_PATH = "/bench/ratelimit/"
 # Django accepts the unmasked secret as the form's token: one cookie serves every request.
-CSRF_SECRET = "benchbenchbenchbenchbenchbench12"
+
 # Japanese addresses (the country filter admits them); a banned /16 and one banned IP in China.
 JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
 JP_ONE = ["133.1.9.9"]
@@ -104,7 +104,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.core.cache import caches  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 from django.test import override_settings  # noqa: E402
@@ -220,23 +219,6 @@ def reset_state(backend: Backend) -> None:
 # -- sending requests --------------------------------------------------------
 
 
-class Wsgi:
-    """POSTs straight into Django's WSGI handler, one environ per request."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-
-    def post(self, path: str, address: str) -> tuple[float, int]:
-        environ = post_environ(path, address, BODY, f"csrftoken={CSRF_SECRET}")
-        status = []
-        start = time.perf_counter()
-        response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
-        for _chunk in response:
-            pass
-        response.close()  # request_finished, as a server would
-        return time.perf_counter() - start, int(status[0][:3])
-
-
 @dataclass
 class Stream:
     """POSTs to one path, rotating over addresses across rounds."""
@@ -252,7 +234,7 @@ class Stream:
         for _ in range(count):
             if time.monotonic() > deadline:
                 break
-            elapsed, status = self.wsgi.post(self.path, self.addresses[self.sent % len(self.addresses)])
+            elapsed, status = self.wsgi.post(self.path, self.addresses[self.sent % len(self.addresses)], BODY)
             self.sent += 1
             self.statuses[status] += 1
             samples.append(elapsed)
@@ -397,7 +379,7 @@ def prepare_rate_limit(wsgi: Wsgi, addresses: list[str]) -> None:
     # that turns over mid-run would let a POST through.)
     fresh_rows(rate_limit="1/30d")
     for address in addresses:
-        wsgi.post(GUARDED_PATH, address)
+        wsgi.post(GUARDED_PATH, address, BODY)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 ``/contact/`` is the demo's guarded ``ContactView``. ``/bench/bare/`` is the
 same view without formguard: the baseline every ratio is taken against.
 ``/bench/ratelimit/`` is that bare view under django-ratelimit alone (one
-counter per IP), the peer formguard's cost is compared with.
+counter per IP), the peer formguard's cost is compared with. ``/bench/captcha/``
+is the guarded form under a second form key, whose policy requires the captcha.
 """
 
 from django.urls import path
 from django_ratelimit.decorators import ratelimit
 
-from project.contact.views import InquiryView
+from project.contact.views import ContactView, InquiryView
 from project.urls import urlpatterns as demo_urlpatterns
 
 # The demo's form without GuardedFormMixin: the same work.
@@ -23,4 +24,6 @@ urlpatterns = [
     *demo_urlpatterns,
     path("bench/bare/", bare_contact),
     path("bench/ratelimit/", ratelimited_contact),
+    # The demo's guarded form under another key, for a second policy (bench/captcha_cost.py).
+    path("bench/captcha/", ContactView.as_view(formguard_form_key="contact-captcha")),
 ]

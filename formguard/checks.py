@@ -18,6 +18,8 @@
 | formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
 | formguard.W004  | (deploy) no captcha keys: the captcha check is off               |
 | formguard.E011  | (deploy) published captcha test keys with ``DEBUG = False``       |
+| formguard.E013  | the self-hosted captcha (ALTCHA) has no HMAC key                  |
+| formguard.E014  | the self-hosted captcha's HMAC key is weak (< 32 characters)     |
 | formguard.E012  | ``GEOIP_PATH`` is set but the file is missing or not an .mmdb    |
 | formguard.W005  | (deploy) the GeoIP database is older than ``GEOIP_MAX_AGE_DAYS``  |
 | formguard.W007  | a form is hidden from some countries but no alternative contact   |
@@ -259,8 +261,9 @@ def check_captcha(app_configs: Any = None, **kwargs: Any) -> list:
     if unknown:
         errors.append(Error(f"Unknown FORMGUARD['CAPTCHA'] keys: {', '.join(sorted(unknown))}.", id="formguard.E005"))
     config = conf.CAPTCHA
+    provider_class = None
     try:
-        captcha.provider_class(config["PROVIDER"])
+        provider_class = captcha.provider_class(config["PROVIDER"])
     except (ImportError, TypeError) as exc:
         errors.append(
             Error(
@@ -269,7 +272,9 @@ def check_captcha(app_configs: Any = None, **kwargs: Any) -> list:
                 id="formguard.E008",
             )
         )
-    if bool(config["SITE_KEY"]) != bool(config["SECRET_KEY"]):
+    if provider_class is not None and not provider_class.needs_site_key:
+        errors += _check_hmac_key(provider_class, config["SECRET_KEY"])
+    elif bool(config["SITE_KEY"]) != bool(config["SECRET_KEY"]):
         errors.append(
             Error(
                 "Only one of the captcha site key and secret key is set, so the captcha check is off.",
@@ -287,6 +292,35 @@ def check_captcha(app_configs: Any = None, **kwargs: Any) -> list:
             )
         )
     return errors
+
+
+def _check_hmac_key(provider_class: type, key: str) -> list:
+    from .captcha.altcha import MIN_KEY_LENGTH
+
+    hint = (
+        "Set FORMGUARD['CAPTCHA']['SECRET_KEY'] (or the environment variable FORMGUARD_CAPTCHA_SECRET_KEY) to "
+        'a long random string, e.g. python -c "import secrets; print(secrets.token_hex(32))". Keep it out of '
+        "the database and of version control."
+    )
+    if not key:
+        return [
+            Error(
+                f"{provider_class.label} signs its challenges with an HMAC key, and none is set: the captcha "
+                "check is off.",
+                hint=hint,
+                id="formguard.E013",
+            )
+        ]
+    if len(key) < MIN_KEY_LENGTH or len(set(key)) < 8:
+        return [
+            Error(
+                f"The HMAC key of {provider_class.label} is weak (fewer than {MIN_KEY_LENGTH} characters, or "
+                "a few repeated): whoever guesses it can sign challenges that need no work.",
+                hint=hint,
+                id="formguard.E014",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

@@ -36,6 +36,11 @@ DEFAULT_POLICY: dict[str, Any] = {
     "ipv6_network_burst_count": 40,
     "captcha_required": True,
     "captcha_min_score": 0.5,
+    # The self-hosted proof of work's largest counter (ALTCHA "max number"):
+    # about a second on a mid-range phone (README, "Self-hosted captcha").
+    "captcha_difficulty": 2000,
+    "shared_ip_challenge": False,
+    "shared_ip_ceiling": 60,
     "country_mode": "off",
     "allowed_countries": "JP",
     "unknown_country": "allow",
@@ -140,6 +145,9 @@ DEFAULTS: dict[str, Any] = {
     # "content" (and may have "title"). It is rendered without a request or
     # context processors, once per page (see refusal.py).
     "BASE_TEMPLATE": "formguard/base.html",
+    # Two-step forms: how long the confirmation page's "verified" token lets
+    # the send step skip the captcha and the count (formguard/confirm.py).
+    "VERIFIED_MAX_AGE": 1800,
     # Templates of the pages formguard answers with.
     "CLOSED_TEMPLATE": "formguard/closed.html",
     "BLOCKED_TEMPLATE": "formguard/blocked.html",
@@ -270,6 +278,10 @@ class FormGuardSettings:
     @cached_property
     def INCIDENT_FLUSH_INTERVAL(self) -> int:
         return int(self._get("INCIDENT_FLUSH_INTERVAL"))
+
+    @cached_property
+    def VERIFIED_MAX_AGE(self) -> int:
+        return int(self._get("VERIFIED_MAX_AGE"))
 
     @cached_property
     def CLOSED_TEMPLATE(self) -> str:

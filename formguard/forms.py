@@ -77,7 +77,7 @@ class CaptchaWidget(forms.Widget):
         attempt = getattr(self.request, "formguard_attempt", None)
         if provider is None or attempt is None or not attempt.wants_captcha:
             return mark_safe(html)  # noqa: S308 (built with format_html)
-        context = provider.widget_context(attempt.form_key)
+        context = {**provider.widget_context(attempt.form_key), **provider.page_context(self.request)}
         context["include_script"] = not getattr(self.request, "_formguard_script_rendered", False)
         widget = render_to_string(provider.widget_template, context, request=self.request)
         return mark_safe(html + widget)  # noqa: S308

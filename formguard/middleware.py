@@ -20,10 +20,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
+from . import captcha
+from .captcha.altcha import is_challenge_request
 from .conf import conf
 from .decorators import form_key_of, shows_form_errors
 from .pipeline import evaluate
@@ -99,7 +101,25 @@ class FormGuardMiddleware(MiddlewareMixin):
         # and the error to show.
         request.formguard = verdict
         request.formguard_attempt = attempt
+        if verdict.allowed and is_challenge_request(request):
+            challenge = self._challenge(attempt)
+            if challenge is not None:
+                return challenge
         return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+
+    @staticmethod
+    def _challenge(attempt: Any) -> HttpResponse | None:
+        # The self-hosted captcha's widget asks the form's own URL for a fresh
+        # challenge when it starts solving, so a visitor who takes ten minutes
+        # to type does not submit an expired one; served here, after the
+        # pipeline let the GET through, so the site adds no URL for it.
+        provider = captcha.get_provider()
+        if not hasattr(provider, "challenge"):
+            return None
+        body = provider.challenge(form_key=attempt.form_key, difficulty=attempt.policy.captcha_difficulty)
+        response = JsonResponse(body)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         attempt = getattr(request, "formguard_attempt", None)
@@ -116,6 +136,12 @@ class FormGuardMiddleware(MiddlewareMixin):
             # rendered the fields one by one and left it out.
             _report_missing_traps(request, attempt.form_key)
         verdict = getattr(request, "formguard", None)
+        if verdict is not None and verdict.form_error and verdict.status != 200 and response.status_code == 200:
+            # The view showed the form again with formguard's error (the
+            # shared-address captcha); the status says what it is to a bot.
+            response.status_code = verdict.status
+            if verdict.retry_after:
+                response["Retry-After"] = str(verdict.retry_after)
         if verdict is not None and verdict.form_error and not getattr(request, "_formguard_field_checked", False):
             # The view promised to show formguard's errors but its form never
             # asked: the POST may have gone through unchecked.

@@ -44,6 +44,7 @@ class Reason(models.TextChoices):
     FLOOD = "flood", _("flood breaker")
     CAPTCHA = "captcha", _("captcha failed")
     CAPTCHA_UNAVAILABLE = "captcha_down", _("captcha service unavailable")
+    SHARED_IP = "shared_ip", _("rate limit: captcha asked instead (shared address)")
     CACHE_UNAVAILABLE = "cache_down", _("cache unavailable")
 
 
@@ -242,6 +243,33 @@ class FormPolicy(models.Model):
         blank=True,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text=_("reCAPTCHA v3 scores run from 0.0 (a bot) to 1.0 (a person); 0.5 is Google's suggestion."),
+    )
+    captcha_difficulty = models.PositiveIntegerField(
+        _("proof-of-work difficulty (ALTCHA)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(10), MaxValueValidator(1_000_000)],
+        help_text=_(
+            "The self-hosted captcha's largest number to find: the work grows with it. "
+            "2000 takes about a second on a mid-range phone."
+        ),
+    )
+    shared_ip_challenge = models.BooleanField(
+        _("shared addresses: captcha instead of 429"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Schools, offices and mobile carriers put many people behind one address. When its rate limit "
+            "is reached, further POSTs from it must pass the captcha instead of being refused, up to the "
+            "ceiling below; then 429 and bans apply as usual."
+        ),
+    )
+    shared_ip_ceiling = models.PositiveIntegerField(
+        _("shared addresses: ceiling (POSTs per rate-limit window)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("The most POSTs one address may send in one rate-limit window, captcha or not."),
     )
 
     country_mode = models.CharField(

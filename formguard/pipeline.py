@@ -12,12 +12,18 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 4     | country      | hide: page without   | 403 (challenge: captcha     |
 |       |              | the form; block: 403 | required instead)           |
 | 5a    | flood breaker| —                    | form closes by itself, 503  |
-| 5     | rate limit   | —                    | 429, Retry-After            |
+| 5     | rate limit   | —                    | 429, Retry-After (shared-IP |
+|       |              |                      | mode: captcha, up to a cap) |
 | 6     | burst        | —                    | ban, 403                    |
 | 7     | bot traps,   | —                    | per trap and rule: form     |
 |       | content rules|                      | error, captcha required, or |
 |       | per-recipient|                      | fake success (302)          |
 | 8     | captcha      | —                    | form error, input kept      |
+
+Between 4 and 5, the send step of a two-step form that carries its confirm
+step's token (``confirm.py``) is marked ``verified``: the flood breaker, rate
+limit, burst, traps and captcha let it through, since its confirm step was
+counted and checked.
 
 A check may also let a request through "on the record" (an allowing verdict
 with a reason, e.g. the captcha service was down and the policy fails open):
@@ -37,9 +43,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import captcha, geo, ratelimits, rules, traps
+from . import captcha, confirm, geo, ratelimits, rules, traps
 from .conf import conf
 from .content import recipient_key
 from .decorators import shows_form_errors
@@ -62,8 +69,15 @@ class Attempt:
     policy: Policy
     ip: IPAddress
     now: datetime
-    # Set by the country check: this visitor must pass the captcha.
+    # Set by the country check (or the shared-address rate limit): this
+    # visitor must pass the captcha.
     challenged: bool = False
+    # Over the rate limit, let on if it passes the captcha (shared-IP mode):
+    # the Retry-After of the 429 it gets otherwise.
+    shared_ip_retry_after: int | None = None
+    # The send step of a two-step form, confirmed by a token (confirm.py):
+    # counted and captcha-checked at its confirm step already.
+    verified: bool = False
     # The view the request is for (the middleware knows it; tests may not).
     view: Callable[..., Any] | None = None
 
@@ -238,6 +252,12 @@ def check_country(attempt: Attempt) -> Verdict | None:
     return Verdict.refuse("country", Reason.COUNTRY, 403, detail=detail)
 
 
+def check_verified(attempt: Attempt) -> Verdict | None:
+    if attempt.is_submission and confirm.redeem(attempt.request, attempt.form_key):
+        attempt.verified = True
+    return None
+
+
 def _cache_down_verdict(check: str) -> Verdict | None:
     if conf.CACHE_FAILURE == "closed":
         return Verdict.refuse(check, Reason.CACHE_UNAVAILABLE, 503, retry_after=60)
@@ -269,8 +289,26 @@ def _burst_verdict(attempt: Attempt, usage: Usage) -> Verdict | None:
     )
 
 
+def _shared_ip_verdict(attempt: Attempt, usage: Usage, exceeded: list[ratelimits.Usage]) -> Verdict | None:
+    """Over the rate limit, in shared-IP mode and under the ceiling: the
+    captcha instead of 429 (many people behind one school's, office's or
+    carrier's address), recorded on its own."""
+    policy = attempt.policy
+    if not policy.shared_ip_challenge or captcha.get_provider() is None:
+        return None
+    if any(u.count > policy.shared_ip_ceiling for u in exceeded):
+        return None
+    attempt.challenged = True
+    attempt.shared_ip_retry_after = max(u.seconds_left for u in exceeded)
+    return Verdict.allow(
+        "rate_limit",
+        reason=Reason.SHARED_IP,
+        detail={"posts": max(u.count for u in exceeded), "ceiling": policy.shared_ip_ceiling},
+    )
+
+
 def check_rate_limit(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission:
+    if not attempt.is_submission or attempt.verified:
         return None
     usage = attempt.usage
     if usage is None:
@@ -278,6 +316,9 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
     exceeded = [u for u in (usage.rate, usage.network_rate) if u is not None and u.exceeded]
     if not exceeded:
         return None
+    shared = _shared_ip_verdict(attempt, usage, exceeded)
+    if shared is not None:
+        return shared
     # A refused POST still counts towards a burst: an IP that keeps
     # hitting the rate limit is the one to ban.
     return _burst_verdict(attempt, usage) or Verdict.refuse(
@@ -290,18 +331,22 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
 
 
 def check_burst(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission:
+    if not attempt.is_submission or attempt.verified:
         return None
     usage = attempt.usage
     if usage is None:
         return _cache_down_verdict("burst")
+    if attempt.shared_ip_retry_after is not None:
+        # Under the shared-address ceiling, many people are expected at
+        # once; bursts are banned past the ceiling, as the rate limit is.
+        return None
     return _burst_verdict(attempt, usage)
 
 
 def check_flood(attempt: Attempt) -> Verdict | None:
     """The site-wide breaker: too many POSTs to the form from everyone closes it for a while."""
     policy = attempt.policy
-    if not attempt.is_submission or policy.flood_limit == "off":
+    if not attempt.is_submission or attempt.verified or policy.flood_limit == "off":
         return None
     usage = attempt.usage
     flood = usage.flood if usage is not None else None
@@ -361,7 +406,7 @@ def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
 
 
 def check_traps(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission:
+    if not attempt.is_submission or attempt.verified:
         return None
     findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
     if not findings:
@@ -400,8 +445,14 @@ def _csrf_will_refuse(attempt: Attempt) -> bool:
     return CsrfViewMiddleware(lambda r: None).process_view(request, attempt.view, (), {}) is not None
 
 
+SHARED_IP_MESSAGE = gettext_lazy(
+    "Many messages have just come from your network (a school, an office or a mobile carrier, perhaps). "
+    "Please complete the captcha below, and your message will be sent."
+)
+
+
 def check_captcha(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission or not attempt.wants_captcha:
+    if not attempt.is_submission or not attempt.wants_captcha or attempt.verified:
         return None
     provider = captcha.get_provider()
     if provider is None:  # not configured: the admin and check --deploy say so
@@ -424,6 +475,15 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
         reason = Reason.CAPTCHA_UNAVAILABLE
     else:
         reason = Reason.CAPTCHA
+    if attempt.shared_ip_retry_after is not None:
+        # The form comes back with the captcha and what was typed, but as a
+        # 429: to a client that does not solve, it is the rate limit.
+        message = result.message()
+        if "missing-input-response" in result.error_codes:
+            message = str(SHARED_IP_MESSAGE)
+        return Verdict.refuse(
+            "captcha", reason, 429, retry_after=attempt.shared_ip_retry_after, form_error=message, detail=detail
+        )
     return Verdict.refuse("captcha", reason, 200, form_error=result.message(), detail=detail)
 
 
@@ -432,6 +492,7 @@ CHECKS: tuple[Check, ...] = (
     check_closed,
     check_blacklist,
     check_country,
+    check_verified,
     check_flood,
     check_rate_limit,
     check_burst,

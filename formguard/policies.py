@@ -59,6 +59,9 @@ INHERITED_FIELDS = (
     "ipv6_network_burst_count",
     "captcha_required",
     "captcha_min_score",
+    "captcha_difficulty",
+    "shared_ip_challenge",
+    "shared_ip_ceiling",
     "country_mode",
     "allowed_countries",
     "unknown_country",
@@ -109,6 +112,9 @@ class Policy:
     ipv6_network_burst_count: int = 40
     captcha_required: bool = False
     captcha_min_score: float = 0.5
+    captcha_difficulty: int = 2000
+    shared_ip_challenge: bool = False
+    shared_ip_ceiling: int = 60
     country_mode: str = "off"
     allowed_countries: str = "JP"
     unknown_country: str = "allow"

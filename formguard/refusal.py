@@ -30,7 +30,7 @@ from .traps import TIME_FIELD
 logger = logging.getLogger("formguard.security")
 
 # Fields never copied into an incident sample or echoed back.
-SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "card", "cvc")
+SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "altcha", "verified", "card", "cvc")
 MAX_SAMPLE_FIELDS = 20
 
 

@@ -28,6 +28,11 @@ or switch formguard off where a test is not about it::
 
     @formguard.testing.disabled()
     def test_thanks_page(client): ...
+
+With the self-hosted captcha, a test's POST can carry a solution, made with
+the site's own key (an easy challenge, solved in a few milliseconds)::
+
+    client.post("/contact/", {**data, **formguard.testing.captcha_solution("contact")})
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from . import generations, incidents, refusal, rules
 from .conf import conf
 from .store import StoreUnavailable, get_store
 
-__all__ = ["FormGuardTestMixin", "disabled", "reset", "trap_fields"]
+__all__ = ["FormGuardTestMixin", "captcha_solution", "disabled", "reset", "trap_fields"]
 
 
 def reset() -> None:
@@ -64,6 +69,20 @@ def disabled() -> override_settings:
     """``override_settings`` that switches formguard off (decorator or ``with``)."""
     current = getattr(settings, "FORMGUARD", None) or {}
     return override_settings(FORMGUARD={**current, "ENABLED": False})
+
+
+def captcha_solution(form_key: str) -> dict[str, str]:
+    """POST data that passes the self-hosted captcha (ALTCHA) on ``form_key`` once;
+    ``{}`` when the configured provider is not self-hosted or no captcha is set."""
+    import altcha
+
+    from .captcha import get_provider
+
+    provider = get_provider()
+    if provider is None or not hasattr(provider, "challenge"):
+        return {}
+    challenge = altcha.Challenge.from_dict(provider.challenge(form_key=form_key, difficulty=10))
+    return {provider.response_field: altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()}
 
 
 class FormGuardTestMixin:

@@ -6,6 +6,7 @@ Environment variables switch the scale-out parts on: FORMGUARD_REDIS_URL
 "Where formguard keeps its state".
 """
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -162,15 +163,26 @@ try:
 except ImportError:
     FORMGUARD["GEOIP_PATH"] = os.environ.get("FORMGUARD_GEOIP_PATH")
 
-# No captcha keys by default: the captcha check is off (the admin says so).
+# The demo's captcha is the self-hosted proof of work (ALTCHA): no keys to
+# register, no outside service, works offline and from mainland China. Its
+# HMAC key comes from the environment (FORMGUARD_CAPTCHA_SECRET_KEY) or, for
+# the demo only, is derived from Django's SECRET_KEY.
 # FORMGUARD_DEMO_CAPTCHA=google-test uses Google's published reCAPTCHA test
-# keys, served from www.recaptcha.net (reachable from mainland China).
-if os.environ.get("FORMGUARD_DEMO_CAPTCHA") == "google-test":
+# keys instead, served from www.recaptcha.net (reachable from mainland China);
+# FORMGUARD_DEMO_CAPTCHA=off switches the captcha off.
+_DEMO_CAPTCHA = os.environ.get("FORMGUARD_DEMO_CAPTCHA", "altcha")
+if _DEMO_CAPTCHA == "google-test":
     FORMGUARD["CAPTCHA"] = {
         "PROVIDER": "recaptcha_v2",
         "SITE_KEY": "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
         "SECRET_KEY": "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
         "SCRIPT_HOST": "https://www.recaptcha.net",
+    }
+elif _DEMO_CAPTCHA == "altcha":
+    FORMGUARD["CAPTCHA"] = {
+        "PROVIDER": "altcha",
+        "SECRET_KEY": os.environ.get("FORMGUARD_CAPTCHA_SECRET_KEY")
+        or hashlib.sha256(f"formguard-demo-altcha:{SECRET_KEY}".encode()).hexdigest(),
     }
 
 LOGGING = {

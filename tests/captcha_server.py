@@ -60,9 +60,36 @@ class SiteverifyServer:
     def _json(self, handler, payload: dict, status: int = 200):
         self._send(handler, status, json.dumps(payload))
 
+    def _trickle(self, handler, token: str) -> None:
+        """A few bytes every 0.25 s for 10 s: no single read ever waits long.
+
+        ``trickle-body``: the headers at once, then the body; ``trickle-head``:
+        the status line and headers themselves, a few bytes at a time.
+        """
+        body = json.dumps({"success": True, "hostname": self.hostname, "challenge_ts": _now()}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body) + 200}\r\n".encode()
+        filler = b"X-Filler: " + b"a" * 200 + b"\r\n"
+        if token == "trickle-head":
+            pieces = [head, *[filler[i : i + 4] for i in range(0, len(filler), 4)], b"\r\n", body]
+        else:
+            pieces = [head, b"\r\n", *[body[i : i + 3] for i in range(0, len(body), 3)], b" " * 200]
+        handler.close_connection = True
+        started = time.monotonic()
+        try:
+            for piece in pieces:
+                handler.wfile.write(piece)
+                handler.wfile.flush()
+                if time.monotonic() - started > 10:
+                    return
+                time.sleep(0.25)
+        except OSError:  # formguard hung up: what it should do
+            return
+
     def answer(self, handler, form: dict[str, str]) -> None:
         token = form.get("response", "")
         ok = {"success": True, "hostname": self.hostname, "challenge_ts": _now()}
+        if "idempotency_key" in form:  # Turnstile: the widget's data-action, the demo form's key
+            ok["action"] = "contact"
         if form.get("secret") == "bad-secret":
             return self._json(handler, {"success": False, "error-codes": ["invalid-input-secret"]})
         if token.startswith("ok"):
@@ -103,6 +130,8 @@ class SiteverifyServer:
             return self._json(handler, {"hostname": self.hostname})
         if token == "nohost":
             return self._json(handler, {"success": True})
+        if token.startswith("trickle"):
+            return self._trickle(handler, token)
         if token == "stall":
             time.sleep(10)
             return self._json(handler, ok)

@@ -116,7 +116,20 @@ def test_v3_widget_executes_with_the_form_key_as_action(provider_server, client)
     with override_settings(FORMGUARD=captcha_settings(provider_server, PROVIDER="recaptcha_v3")):
         page = client.get("/contact/").content.decode()
     assert f"api.js?render={SITE_KEY}" in page
-    assert 'action: "contact"' in page
+    assert 'data-fg-widget="recaptcha-v3"' in page
+    assert 'data-action="contact"' in page
+    assert "<script>" not in page  # the bootstrap is static/formguard/widgets.js
+
+
+def test_turnstile_checks_the_action_like_recaptcha_v3(provider_server, client, contact_data, mailoutbox):
+    with override_settings(FORMGUARD=captcha_settings(provider_server, PROVIDER="turnstile")):
+        page = client.get("/contact/").content.decode()
+        assert 'class="cf-turnstile fg-captcha" data-sitekey="site-key-for-tests" data-action="contact"' in page
+        other_form = post(client, contact_data, "v3:0.9:newsletter", field="cf-turnstile-response")
+        assert other_form.status_code == 200
+        assert post(client, contact_data, "v3:0.9:contact", field="cf-turnstile-response").status_code == 302
+    assert len(mailoutbox) == 1
+    assert Incident.objects.get().detail["error_codes"] == ["action-mismatch"]
 
 
 def test_wrong_hostname_is_refused_and_configured_hostnames_accepted(provider_server, client, contact_data):
@@ -225,6 +238,27 @@ def test_stalled_provider_fail_closed_keeps_the_form(provider_server, client, co
     page = response.content.decode()
     assert "did not answer" in page and contact_data["message"] in page
     assert mailoutbox == []
+
+
+@pytest.mark.parametrize("token", ["trickle-body", "trickle-head"])
+@pytest.mark.parametrize("fail_mode", ["open", "closed"])
+def test_a_trickling_provider_is_cut_off_at_the_timeout(
+    provider_server, client, contact_data, mailoutbox, fail_mode, token
+):
+    # A few bytes every 0.25 s for 10 s: requests' per-read timeout alone never fires.
+    with override_settings(FORMGUARD=captcha_settings(provider_server, TIMEOUT=1.5, ON_UNAVAILABLE=fail_mode)):
+        start = time.monotonic()
+        response = post(client, contact_data, token)
+        elapsed = time.monotonic() - start
+    assert 1.0 <= elapsed <= 2.0, elapsed
+    incident = Incident.objects.get()
+    assert incident.reason == Reason.CAPTCHA_UNAVAILABLE
+    assert incident.detail["error_codes"] == ["timeout"]
+    if fail_mode == "open":
+        assert response.status_code == 302 and len(mailoutbox) == 1
+    else:
+        assert response.status_code == 200 and mailoutbox == []
+        assert contact_data["message"] in response.content.decode()
 
 
 def test_connection_refused_is_transient(client, contact_data, mailoutbox):

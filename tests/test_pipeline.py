@@ -144,6 +144,7 @@ def test_checks_are_in_the_documented_order():
         "check_closed",
         "check_blacklist",
         "check_country",
+        "check_verified",
         "check_flood",
         "check_rate_limit",
         "check_burst",

@@ -53,6 +53,7 @@ class Server:
             DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
             DJANGO_EMAIL_FILE_PATH=str(mail_dir),
             DJANGO_DEBUG="0",
+            FORMGUARD_DEMO_CAPTCHA="off",  # counting across machines, not the captcha
         )
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],

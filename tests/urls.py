@@ -1,4 +1,5 @@
 from django import forms
+from django.core.mail import send_mail
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -41,6 +42,25 @@ def function_form_view(request):
     return render(request, "tests/fn_form.html", {"form": form})
 
 
+class TwoStepForm(FormGuardFormMixin, forms.Form):
+    name = forms.CharField()
+    email = forms.EmailField()
+    message = forms.CharField(widget=forms.Textarea)
+
+
+@guard_form("two-step", form_errors=True)
+def two_step_view(request):
+    """入力 → 確認 → 送信: the confirmation page carries {% formguard_verified form %}."""
+    form = TwoStepForm(request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        if "send" in request.POST:
+            send_mail("[Inquiry]", form.cleaned_data["message"], None, ["staff@example.jp"])
+            return redirect("/contact/thanks/")
+        if "confirm" in request.POST:  # the pressed button's name=value
+            return render(request, "tests/two_step_confirm.html", {"form": form})
+    return render(request, "tests/two_step_form.html", {"form": form})
+
+
 def unguarded(request):
     return HttpResponse("unguarded")
 
@@ -61,6 +81,7 @@ urlpatterns = [
     path("t/cbv/", ClassView.as_view()),
     path("t/unguarded/", unguarded),
     path("t/fn-form/", function_form_view),
+    path("t/two-step/", two_step_view),
     path("media/<path:path>", media),
 ]
 

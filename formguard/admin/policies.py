@@ -200,7 +200,7 @@ class FormPolicyAdmin(FormGuardAdmin):
             _("Emergency close"),
             {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
         ),
-        (_("Captcha"), {"fields": ["captcha_required", "captcha_min_score"]}),
+        (_("Captcha"), {"fields": ["captcha_required", "captcha_min_score", "captcha_difficulty"]}),
         (
             _("Country filter (GeoIP)"),
             {"fields": ["country_mode", "allowed_countries", "unknown_country", "private_country"]},
@@ -231,6 +231,8 @@ class FormPolicyAdmin(FormGuardAdmin):
                     "ban_growth",
                     "ban_max",
                     "ban_lookback",
+                    "shared_ip_challenge",
+                    "shared_ip_ceiling",
                 ],
                 "description": _("On a form's row, leave a field empty to use the site-wide default."),
             },

@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import conf
 from ..store import StoreUnavailable, get_store
+from .altcha import Altcha
 from .base import CaptchaProvider, CaptchaResult, fail, precheck_token
 from .hcaptcha import HCaptcha
 from .recaptcha import RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3
@@ -31,7 +32,7 @@ __all__ = ["PROVIDERS", "CaptchaProvider", "CaptchaResult", "get_provider", "ver
 logger = logging.getLogger("formguard.captcha")
 
 PROVIDERS: dict[str, type[CaptchaProvider]] = {
-    cls.name: cls for cls in (RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3, HCaptcha, Turnstile)
+    cls.name: cls for cls in (RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3, HCaptcha, Turnstile, Altcha)
 }
 
 
@@ -53,8 +54,14 @@ def _build(frozen: tuple) -> CaptchaProvider:
 def get_provider() -> CaptchaProvider | None:
     """The configured provider, or None when no keys are set."""
     config = conf.CAPTCHA
-    if not config["SITE_KEY"] or not config["SECRET_KEY"]:
+    if not config["SECRET_KEY"]:
         return None
+    if not config["SITE_KEY"]:
+        try:
+            if provider_class(config["PROVIDER"]).needs_site_key:
+                return None
+        except (ImportError, TypeError):  # formguard.E008 says so
+            return None
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in config.items()))
     return _build(frozen)
 
@@ -74,21 +81,24 @@ def _token_key(token: str) -> str:
     return "captcha:used:" + hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+def _first_use(provider: CaptchaProvider, token: str) -> bool:
+    try:
+        return get_store().claim(_token_key(provider.replay_key(token)), provider.max_token_age + 60)
+    except StoreUnavailable:
+        return True
+
+
 def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult:
     """Verify the token of ``attempt``'s POST; a token is good once."""
     token = attempt.request.POST.get(provider.response_field, "")
     early = precheck_token(token)
     if early is not None:
         return early
-    # A token seen before is refused here, without asking the provider
-    # (which would refuse it too, after a round trip).
-    try:
-        first_use = get_store().claim(_token_key(token), provider.max_token_age + 60)
-    except StoreUnavailable:
-        first_use = True
-    if not first_use:
+    if not provider.verifies_locally and not _first_use(provider, token):
+        # A token seen before is refused here, without asking the provider
+        # (which would refuse it too, after a round trip).
         return fail("timeout-or-duplicate", reason="token seen before")
-    return provider.verify(
+    result = provider.verify(
         token,
         remote_ip=str(attempt.ip),
         hostnames=_hostnames(attempt),
@@ -97,3 +107,6 @@ def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult
         min_score=attempt.policy.captcha_min_score,
         idempotency_key=str(uuid.uuid4()),
     )
+    if result.passed and provider.verifies_locally and not _first_use(provider, token):
+        return fail("timeout-or-duplicate", reason="solution seen before")
+    return result

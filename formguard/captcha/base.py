@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 import requests
 from django.utils.translation import gettext_lazy as _
 
+from .deadline import post_by_deadline
+
 logger = logging.getLogger("formguard.captcha")
 
 MAX_TOKEN_LENGTH = 2048
@@ -111,11 +113,21 @@ class CaptchaProvider:
     script_path: ClassVar[str] = ""
     default_verify_url: ClassVar[str] = ""
     widget_template: ClassVar[str] = ""
+    # What {% formguard_captcha_script %} and the widget put in the page to load the script.
+    script_template: ClassVar[str] = "formguard/captcha/script.html"
+    # A provider with only a secret (a self-hosted one) says False.
+    needs_site_key: ClassVar[bool] = True
+    # Verified on this server, no round trip: the replay ledger is consulted
+    # after verification, so garbage payloads cannot fill it.
+    verifies_locally: ClassVar[bool] = False
     # Published test keys: accepted in DEBUG, an error with DEBUG = False.
     test_site_keys: ClassVar[frozenset[str]] = frozenset()
     test_secret_keys: ClassVar[frozenset[str]] = frozenset()
     # Hostnames the provider reports for test keys.
     test_hostnames: ClassVar[frozenset[str]] = frozenset()
+    # The widget names the form it was solved on (reCAPTCHA v3, Turnstile):
+    # the answer's action must be ``action_name(form key)``.
+    checks_action: ClassVar[bool] = False
     # Retrying a transient failure is safe only where the provider
     # deduplicates by an idempotency key (Turnstile).
     retries: ClassVar[int] = 0
@@ -136,12 +148,36 @@ class CaptchaProvider:
     def script_url(self) -> str:
         return self.script_host + self.script_path
 
+    @staticmethod
+    def action_name(form_key: str) -> str:
+        """The action the widget is given for ``form_key`` (the provider's allowed characters)."""
+        return form_key
+
+    def action_mismatch(
+        self, payload: dict[str, Any], expected_action: str, score: float | None = None
+    ) -> CaptchaResult | None:
+        """A failed result when the answer was solved for another form (or site)."""
+        if not self.checks_action or not expected_action:
+            return None
+        action = payload.get("action")
+        if action == self.action_name(expected_action):
+            return None
+        return CaptchaResult(passed=False, error_codes=("action-mismatch",), score=score, action=str(action))
+
+    def replay_key(self, token: str) -> str:
+        """What the replay ledger remembers: a token is good once."""
+        return token
+
     @property
     def uses_test_keys(self) -> bool:
         return self.site_key in self.test_site_keys or self._secret_key in self.test_secret_keys
 
     def widget_context(self, form_key: str) -> dict[str, Any]:
         return {"provider": self, "site_key": self.site_key, "script_url": self.script_url, "form_key": form_key}
+
+    def page_context(self, request: Any) -> dict[str, Any]:
+        """What the widget needs from the page's request (ALTCHA: where to ask for a challenge)."""
+        return {}
 
     def request_data(self, token: str, remote_ip: str | None, idempotency_key: str | None) -> dict[str, str]:
         data = {"secret": self._secret_key, "response": token}
@@ -189,7 +225,7 @@ class CaptchaProvider:
 
     def _post(self, data: dict[str, str], timeout: float) -> dict[str, Any] | CaptchaResult:
         try:
-            response = requests.post(self.verify_url, data=data, timeout=timeout, allow_redirects=False)
+            response = post_by_deadline(self.verify_url, data=data, seconds=timeout)
         except requests.Timeout:
             return fail("timeout")
         except requests.ConnectionError:  # refused, reset, DNS failure
@@ -233,7 +269,10 @@ class CaptchaProvider:
         too_old = self._token_too_old(payload.get("challenge_ts"))
         if too_old is not None:
             return too_old
-        return CaptchaResult(passed=True, hostname=hostname)
+        mismatch = self.action_mismatch(payload, expected_action)
+        if mismatch is not None:
+            return mismatch
+        return CaptchaResult(passed=True, hostname=hostname, action=str(payload.get("action") or ""))
 
     def _token_too_old(self, challenge_ts: object) -> CaptchaResult | None:
         if challenge_ts is None:

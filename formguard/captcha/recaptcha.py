@@ -44,6 +44,8 @@ class RecaptchaV3(RecaptchaV2):
     name = "recaptcha_v3"
     label = "reCAPTCHA v3"
     widget_template = "formguard/captcha/recaptcha_v3.html"
+    checks_action = True
+    action_name = staticmethod(action_name)
 
     @property
     def script_url(self) -> str:
@@ -68,8 +70,9 @@ class RecaptchaV3(RecaptchaV2):
         action = payload.get("action")
         if isinstance(score, bool) or not isinstance(score, int | float):
             return fail("bad-response", reason="score")
-        if expected_action and action != action_name(expected_action):
-            return CaptchaResult(passed=False, error_codes=("action-mismatch",), score=score, action=str(action))
+        mismatch = self.action_mismatch(payload, expected_action, score=score)
+        if mismatch is not None:
+            return mismatch
         if min_score is not None and score < min_score:
             return CaptchaResult(passed=False, error_codes=("score-too-low",), score=score, action=str(action))
         return CaptchaResult(passed=True, score=float(score), action=str(action), hostname=result.hostname)

@@ -3,7 +3,15 @@ a retry after a lost answer is not counted as a second use of the token."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from .base import CaptchaProvider
+
+
+def action_name(form_key: str) -> str:
+    """Turnstile actions: up to 32 letters, digits, ``-`` and ``_``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", form_key)[:32] or "submit"
 
 
 class Turnstile(CaptchaProvider):
@@ -32,6 +40,11 @@ class Turnstile(CaptchaProvider):
     )
     test_hostnames = frozenset({"example.com"})
     retries = 1
+    checks_action = True
+    action_name = staticmethod(action_name)
+
+    def widget_context(self, form_key: str) -> dict[str, Any]:
+        return {**super().widget_context(form_key), "action": action_name(form_key)}
 
     def request_data(self, token: str, remote_ip: str | None, idempotency_key: str | None) -> dict[str, str]:
         data = super().request_data(token, remote_ip, idempotency_key)

@@ -36,7 +36,8 @@ def formguard_captcha_script(context: dict[str, Any]) -> SafeString:
     request = context.get("request")
     if request is not None:
         request._formguard_script_rendered = True
-    return mark_safe(render_to_string("formguard/captcha/script.html", {"script_url": provider.script_url}))  # noqa: S308
+    context = {**provider.widget_context(""), "script_url": provider.script_url}
+    return mark_safe(render_to_string(provider.script_template, context))  # noqa: S308
 
 
 @register.filter
@@ -149,3 +150,16 @@ def formguard_reply_hint(context: template.Context, field: BoundField | None = N
             templates,
             static("formguard/reply-hint.js"),
         )
+
+
+@register.simple_tag(takes_context=True)
+def formguard_verified(context: dict[str, Any], form: Any) -> SafeString:
+    """On a two-step form's confirmation page: the hidden "verified" token that lets
+    the send step through without a second captcha or count (formguard/confirm.py)."""
+    from ..confirm import FIELD, issue
+
+    request = context.get("request")
+    token = issue(request, form.fields) if request is not None else ""
+    if not token:
+        return mark_safe("")  # noqa: S308
+    return format_html('<input type="hidden" name="{}" value="{}">', FIELD, token)
