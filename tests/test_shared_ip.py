@@ -6,6 +6,7 @@ from django.test import override_settings
 
 from formguard import incidents, policies
 from formguard.models import BlockRule, FormPolicy, Incident, Reason
+from formguard.testing import trap_fields
 from tests.test_altcha import post, solve
 
 pytestmark = [pytest.mark.django_db, pytest.mark.state]
@@ -26,7 +27,12 @@ def policy(**values):
 
 
 def visitor(n: int) -> dict[str, str]:
-    return {"name": f"生徒 {n}", "email": f"student{n}@example.jp", "message": f"{n} 番目の問い合わせです。"}
+    return {
+        "name": f"生徒 {n}",
+        "email": f"student{n}@example.jp",
+        "message": f"{n} 番目の問い合わせです。",
+        **trap_fields("contact"),
+    }
 
 
 def test_thirty_people_behind_one_address_each_solving_all_get_through(client, mailoutbox):
