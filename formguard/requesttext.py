@@ -18,7 +18,9 @@ hand:
   log line or report line can be split by the sender.
 * ``shown()``: text as a report prints it: ``storable()``, then without
   the bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
-  U+061C) that make a line read in another order than it is written.
+  U+061C) that make a line read in another order than it is written; and
+  ``quoted()`` for a plain-text report, where every line of a submitted
+  value is printed after "> ".
 """
 
 from __future__ import annotations
@@ -67,3 +69,13 @@ def _each_string(value: Any, text: Callable[[str], str], key: Callable[[str], st
     if isinstance(value, (list, tuple)):
         return [_each_string(v, text, key) for v in value]
     return value
+
+
+def quoted(value: str, prefix: str = "> ") -> str:
+    """Multi-line text as a plain-text report quotes it: every line after ``prefix``.
+
+    So that no line of what a visitor sent can pass for one of the report's
+    own (a "■ 講じた対策" heading typed into a message stays a quoted line).
+    Lines split as ``str.splitlines()`` does, U+2028 included.
+    """
+    return "\n".join(prefix + line for line in (value.splitlines() or [""]))

@@ -1,6 +1,8 @@
 """Text a visitor submits: kept out of the demo's mail headers, stored by every
 database formguard supports, and quoted where a report shows it."""
 
+import email
+import email.policy
 import html
 import json
 import logging
@@ -152,7 +154,7 @@ def test_a_row_the_database_refuses_does_not_hold_back_the_others(client, admin_
         assert_the_log_reads_and_counts_exactly(admin_client, {"198.51.100.77": 3})
     # Stored from its key, without the detail the database refused, and said so.
     row = Incident.objects.get(ip="198.51.100.77")
-    assert (row.form_key, row.reason, row.method, row.sample, row.rule_id) == ("contact", Reason.CLOSED, "POST", {}, None)
+    assert (row.form_key, row.method, row.sample, row.rule_id) == ("contact", "POST", {}, None)
     assert any("refused by the database" in r.getMessage() for r in caplog.records if r.name == "formguard.security")
     assert incidents.flush_pending() == 0  # nothing left behind to fail the next flush
 
@@ -163,10 +165,75 @@ def test_a_tally_whose_process_died_gets_its_row_from_its_key(admin_client):
     with time_machine.travel(timezone.now() + timedelta(seconds=incidents.ORPHAN_AGE + 5)):
         assert admin_client.get("/admin/formguard/incident/").status_code == 200
     row = Incident.objects.get()
-    assert (row.ip, row.ip_bucket, row.form_key, row.method, row.count) == (
-        "198.51.100.88",
-        "198.51.100.88",
-        "contact",
-        "POST",
-        2,
+    where = (row.ip, row.ip_bucket, row.form_key, row.method)
+    assert where == ("198.51.100.88", "198.51.100.88", "contact", "POST") and row.count == 2
+
+
+# --- Reports: submitted text is quoted, and read in the order it is written ------------------------
+
+FORGED_MESSAGE = (
+    "ご担当者様\r\n"
+    "■ 講じた対策\r\n"
+    "2026-12-01 10:00　IP をブロック　203.0.113.0/24（管理画面）　当社が送信元に損害賠償を請求済み\r\n"
+    "\u202etxt.exe\u202c \u2066reversed\u2069 \u200e\u200f\u061c"
+)
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+SECTIONS = [
+    "■ この記録について",
+    "■ 集計（拒否した送信・アクセス）",
+    "■ 送信元 IP アドレス（件数の多い順）",
+    "■ 送信内容の例",
+    "■ 講じた対策",
+]
+
+
+def forged_submission(client):
+    call_command("formguard", "ban", "198.51.100.50")
+    client.post(
+        "/contact/",
+        {"message": FORGED_MESSAGE, "note\n■ 講じた対策\n": "x"},
+        REMOTE_ADDR="198.51.100.50",
+        HTTP_USER_AGENT="Mozilla/5.0 \u202e0.5/allizoM",
     )
+
+
+def assert_quoted(text):
+    lines = text.splitlines()
+    # The report's own sections, once each: the forged heading is a quoted line.
+    assert [line for line in lines if line.startswith("■")] == SECTIONS
+    assert "   > ■ 講じた対策" in lines
+    assert "   > 2026-12-01 10:00　IP をブロック　203.0.113.0/24（管理画面）　当社が送信元に損害賠償を請求済み" in lines
+    assert "   > ご担当者様" in lines
+    assert not [c for c in text if c in BIDI]
+
+
+def test_the_text_report_quotes_what_was_sent(client, tmp_path):
+    forged_submission(client)
+    day = timezone.localdate().isoformat()
+    out = tmp_path / "report.txt"
+    call_command("formguard", "report", "--since", day, "--until", day, "--format", "text", "--output", str(out))
+    assert_quoted(out.read_text("utf-8"))
+
+
+def test_the_reports_from_the_admin_quote_and_drop_bidirectional_controls(client, admin_client):
+    forged_submission(client)
+    day = timezone.localdate().isoformat()
+
+    def report(fmt):
+        response = admin_client.get(f"/admin/formguard/incident/report/?since={day}&until={day}&format={fmt}")
+        assert response.status_code == 200
+        return response.content
+
+    assert_quoted(report("text").decode())
+    mail = email.message_from_bytes(report("eml"), policy=email.policy.default)
+    assert_quoted(mail.get_body(("plain",)).get_content())
+    (attachment,) = mail.iter_attachments()
+    for content in (report("html").decode(), report("csv").decode("utf-8-sig"), attachment.get_content()):
+        content = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+        assert "txt.exe" in content and "0.5/allizoM" in content
+        assert not [c for c in content if c in BIDI]
+    payload = json.loads(report("json"))
+    (incident,) = payload["incidents"]
+    assert incident["user_agent"] == "Mozilla/5.0 0.5/allizoM"
+    assert incident["sample"]["message"].splitlines()[1] == "■ 講じた対策"  # JSON keeps the lines, as data
+    assert not [c for c in json.dumps(payload, ensure_ascii=False) if c in BIDI]
