@@ -16,6 +16,11 @@ reads exact counts.
 
 When the store is down the counts go straight to the database (one UPDATE
 per refusal): exactness wins over write volume during an outage.
+
+What a request sent (sample, user agent, path, method) is made storable for
+every supported database on its way into a row (``requesttext.storable``);
+a batch the database refuses all the same is written row by row, so that one
+bad row never holds back the others (``_flush_batch``).
 """
 
 from __future__ import annotations
