@@ -43,6 +43,8 @@ def storable(value: str, *, multiline: bool = False) -> str:
     """``value`` with what a database may refuse replaced (see the module docstring)."""
     if multiline:
         return _MULTILINE_UNSTORABLE.sub(REPLACEMENT, _CARRIAGE_RETURNS.sub("\n", value))
+    if value.isprintable():  # the usual case, at C speed: nothing of the above is printable
+        return value
     return _ONE_LINE_UNSTORABLE.sub(REPLACEMENT, value)
 
 
