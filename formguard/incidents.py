@@ -16,6 +16,11 @@ reads exact counts.
 
 When the store is down the counts go straight to the database (one UPDATE
 per refusal): exactness wins over write volume during an outage.
+
+What a request sent (sample, user agent, path, method) is made storable for
+every supported database on its way into a row (``requesttext.storable``);
+a batch the database refuses all the same is written row by row, so that one
+bad row never holds back the others (``_flush_batch``).
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 
 from .conf import conf
 from .models import BlockRule, Incident
+from .requesttext import REPLACEMENT, storable, storable_data
 from .store import Pending, Store, StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.security")
@@ -82,26 +88,52 @@ def aggregation_key(
     # Views (GET) and submissions (POST) are counted apart: a report of spam
     # submissions must not count a banned bot's page views, nor a person's.
     # The form key goes last: it is the only part a site chooses.
-    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{method[:10]}|{ip_bucket}|{form_key}"
+    method = storable(method)[:10].replace("|", REPLACEMENT)  # the client's to choose, like any request text
+    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{method}|{ip_bucket}|{form_key}"
 
 
 def _row_values(event: Event, now: datetime) -> dict[str, Any]:
-    return {
-        "first_seen": now,
-        "last_seen": now,
-        "ip": event.ip,
-        "ip_bucket": event.ip_bucket,
-        "country": event.country(),
-        "form_key": event.form_key,
-        "reason": event.reason,
-        "monitor_only": event.monitor_only,
-        "method": event.method[:10],
-        "path": event.path[:300],
-        "user_agent": event.user_agent[:300],
-        "detail": event.detail,
-        "sample": event.sample(),
-        "rule_id": event.rule_id,
-    }
+    return _storable(
+        {
+            "first_seen": now,
+            "last_seen": now,
+            "ip": event.ip,
+            "ip_bucket": event.ip_bucket,
+            "country": event.country(),
+            "form_key": event.form_key,
+            "reason": event.reason,
+            "monitor_only": event.monitor_only,
+            "method": event.method,
+            "path": event.path,
+            "user_agent": event.user_agent,
+            "detail": event.detail,
+            "sample": event.sample(),
+            "rule_id": event.rule_id,
+        }
+    )
+
+
+# The columns that hold request text, and their sizes.
+_ONE_LINE_COLUMNS = {"method": 10, "path": 300, "user_agent": 300}
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    """A row's values as every supported database takes them (requesttext.py).
+
+    Applied where a row's values are made and again where a flush reads them
+    back from the store, which may hold a detail written by an earlier
+    version of formguard.
+    """
+    cleaned = dict(values)
+    for name, size in _ONE_LINE_COLUMNS.items():
+        if isinstance(cleaned.get(name), str):
+            cleaned[name] = storable(cleaned[name])[:size]
+    if "detail" in cleaned:
+        cleaned["detail"] = storable_data(cleaned["detail"])
+    if "sample" in cleaned:
+        # A field's value may be a message of several lines: they stay.
+        cleaned["sample"] = storable_data(cleaned["sample"], multiline=True)
+    return cleaned
 
 
 _next_flush = 0.0
@@ -168,9 +200,9 @@ def _log_new(row: Incident) -> None:
     )
 
 
-def _orphan_values(key: str, pending: Pending) -> dict[str, Any]:
-    """What a row can say from its key alone."""
-    window, monitor_only, reason, bucket, form_key = key.split("|", 4)
+def _orphan_values(key: str) -> dict[str, Any]:
+    """What a row can say from its key alone (see ``aggregation_key``)."""
+    window, monitor_only, reason, method, bucket, form_key = key.split("|", 5)
     seen = datetime.fromtimestamp(float(window), tz=UTC)
     return {
         "first_seen": seen,
@@ -180,22 +212,30 @@ def _orphan_values(key: str, pending: Pending) -> dict[str, Any]:
         "form_key": form_key,
         "reason": reason,
         "monitor_only": monitor_only == "1",
+        "method": method,
     }
 
 
-def _new_row(item: Pending, now: float) -> Incident | None:
-    if item.detail is not None:
+def _new_row(item: Pending, now: float, *, bare: bool = False) -> Incident | None:
+    """The row of a tally not in the database yet; ``bare``: from its key alone."""
+    if item.detail is not None and not bare:
         values = _from_detail(item.detail)
-    elif now - item.last_seen > ORPHAN_AGE:
-        values = _orphan_values(item.key, item)
+    elif bare or now - item.last_seen > ORPHAN_AGE:
+        values = _orphan_values(item.key)
     else:
         return None  # its detail is on its way
-    return Incident(key=item.key, count=0, **values)
+    return Incident(key=item.key, count=0, **_storable(values))
 
 
 def _release(store: Store) -> None:
     with contextlib.suppress(StoreUnavailable):
         store.release(FLUSH_CLAIM)
+
+
+# What the database says of a row it will not take (a value it refuses, a
+# constraint broken), as against being unreachable: psycopg raises
+# ValueError for text it cannot send at all.
+ROW_REFUSED = (DataError, IntegrityError, ValueError)
 
 
 def _flush_batch(items: list[Pending]) -> int:
@@ -204,22 +244,67 @@ def _flush_batch(items: list[Pending]) -> int:
         return 0
     store = get_store()
     moment = time.time()
+    try:
+        ready, new = _write(items, moment)
+    except ROW_REFUSED as exc:
+        # One row the database refuses must not hold back the batch, at
+        # every flush, for good: each tally on its own, and a row the
+        # database refuses even then is made from its key alone. A database
+        # that cannot be reached (any other error) fails the whole flush,
+        # and the tallies wait for the next one.
+        logger.warning("formguard: a batch of incident counts was refused (%s); writing them one by one.", exc)
+        ready, new = [], []
+        for item in items:
+            done, made = _write_alone(item, moment)
+            ready += done
+            new += made
+    for row in new:
+        _log_new(row)
+    # After the commit: a crash in between counts a batch twice rather than
+    # losing it. (A reader that flushes inside a transaction of its own which
+    # then rolls back loses what it moved: formguard's readers flush before
+    # they read, and nothing after that writes.)
+    amounts = {item.key: item.count for item in ready}
+    if amounts:
+        store.settle(amounts)
+    return sum(amounts.values())
+
+
+def _write_alone(item: Pending, moment: float) -> tuple[list[Pending], list[Incident]]:
+    try:
+        return _write([item], moment)
+    except ROW_REFUSED as exc:
+        logger.warning("formguard: incident %r refused by the database (%s); stored without its detail.", item.key, exc)
+    try:
+        return _write([item], moment, bare=True)
+    except ROW_REFUSED as exc:
+        # Even its key will not do: dropped, so that it does not come back
+        # at every flush. Said loudly, with the count it loses.
+        logger.error("formguard: incident %r dropped, %d refusals not counted: %s", item.key, item.count, exc)
+        return [item], []
+
+
+def _write(items: list[Pending], moment: float, *, bare: bool = False) -> tuple[list[Pending], list[Incident]]:
+    """One transaction: the rows of ``items`` made and counted; the items moved and the rows made."""
     keys = [item.key for item in items]
     with transaction.atomic():
         rows = {
             key: (pk, rule_id)
             for key, pk, rule_id in Incident.objects.filter(key__in=keys).values_list("key", "pk", "rule_id")
         }
-        new = [row for item in items if item.key not in rows and (row := _new_row(item, moment)) is not None]
+        new = [row for item in items if item.key not in rows and (row := _new_row(item, moment, bare=bare)) is not None]
         if new:
             Incident.objects.bulk_create(new, ignore_conflicts=True)
             created = Incident.objects.filter(key__in=[row.key for row in new]).values_list("key", "pk", "rule_id")
             rows.update({key: (pk, rule_id) for key, pk, rule_id in created})
-            for row in new:
-                _log_new(row)
+            skipped = [row.key for row in new if row.key not in rows]
+            if skipped:
+                # SQLite's INSERT OR IGNORE skips a row that breaks a CHECK or
+                # NOT NULL constraint as silently as a duplicate.
+                raise IntegrityError(f"rows skipped by the database: {skipped}")
         ready = [item for item in items if item.key in rows]
         if not ready:
-            return 0
+            return [], []
         Incident.objects.filter(pk__in=[rows[item.key][0] for item in ready]).update(
             count=F("count") + Case(*(When(pk=rows[i.key][0], then=Value(i.count)) for i in ready)),
             last_seen=Greatest(
@@ -237,13 +322,7 @@ def _flush_batch(items: list[Pending]) -> int:
                 hits=F("hits")
                 + Case(*(When(pk=pk, then=Value(n)) for pk, n in hits.items()), output_field=IntegerField())
             )
-    # After the commit: a crash in between counts a batch twice rather than
-    # losing it. (A reader that flushes inside a transaction of its own which
-    # then rolls back loses what it moved: formguard's readers flush before
-    # they read, and nothing after that writes.)
-    amounts = {item.key: item.count for item in ready}
-    store.settle(amounts)
-    return sum(amounts.values())
+    return ready, new
 
 
 def _aware(epoch: float) -> datetime:

@@ -9,6 +9,12 @@ send or attach it when they consult the center.
 
 Submitted names, email addresses and the like (``REPORT_PERSONAL_FIELDS``)
 are left out of every format unless asked for.
+
+What a visitor sent (fields, user agent, path) goes through
+``requesttext.shown()`` in every format: no control characters, no
+bidirectional controls that reorder a line. The text report also quotes each
+line of a submitted value ("> "), so that a message cannot print a section
+of the report as if the site wrote it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from . import incidents
 from .conf import conf
 from .models import NOT_SPAM_REASONS, ActionLog, Incident, Reason
+from .requesttext import shown, shown_data
 
 MAX_SAMPLES = 30
 
@@ -73,9 +80,8 @@ def is_personal(field_name: str) -> bool:
 
 
 def _sample(fields: dict[str, Any], include_personal: bool) -> dict[str, Any]:
-    if include_personal:
-        return dict(fields)
-    return {k: v for k, v in fields.items() if not is_personal(k)}
+    """The fields of an incident's sample that a report shows, as it shows them."""
+    return shown_data({k: v for k, v in fields.items() if include_personal or not is_personal(k)}, multiline=True)
 
 
 def build(
@@ -134,7 +140,7 @@ def build(
             "country": row.country,
             "form_key": row.form_key,
             "reason": labels.get(row.reason, row.reason),
-            "user_agent": row.user_agent,
+            "user_agent": shown(row.user_agent),
             "fields": _sample(row.sample, include_personal),
         }
         for row in rows
@@ -225,8 +231,8 @@ def to_csv(report: Report) -> bytes:
                 str(labels.get(row.reason, row.reason)),
                 row.count,
                 row.method,
-                row.path,
-                row.user_agent,
+                shown(row.path),
+                shown(row.user_agent),
                 json.dumps(sample, ensure_ascii=False) if sample else "",
             ]
         )
@@ -267,8 +273,8 @@ def to_json(report: Report) -> str:
                 "reason": row.reason,
                 "count": row.count,
                 "method": row.method,
-                "path": row.path,
-                "user_agent": row.user_agent,
+                "path": shown(row.path),
+                "user_agent": shown(row.user_agent),
                 "sample": _sample(row.sample, report.include_personal),
             }
             for row in report.rows

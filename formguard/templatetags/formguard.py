@@ -23,7 +23,7 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from .. import captcha, contacts, replyhints
+from .. import captcha, contacts, replyhints, requesttext
 
 register = template.Library()
 
@@ -84,6 +84,12 @@ def field_label(name: str, form_key: str = "") -> str:
     from ..refusal import label_for
 
     return str(label_for(name, form_key))
+
+
+@register.filter
+def quoted(value: str, prefix: str = "> ") -> str:
+    """``{{ value|quoted:"   > " }}``: each line of submitted text after ``prefix`` (plain-text reports)."""
+    return requesttext.quoted(str(value), prefix)
 
 
 @register.filter
