@@ -143,3 +143,34 @@ def test_a_sites_own_view_fakes_its_own_success(path, form_key, email, mailoutbo
     fake_thanks = fake_client.get(fake["Location"])
     assert fake_thanks.content == real_thanks.content
     assert (b"hint: carrier" in fake_thanks.content) is (email == CARRIER)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_over_http_the_raw_answers_differ_only_in_cookie_values_and_the_date(live_server):
+    """Over a real HTTP server, the header lines as a bot's HTTP library reads them."""
+    import requests
+
+    def raw(honeypot):
+        with requests.Session() as session:
+            page = session.get(f"{live_server.url}/contact/").text
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+            data = {**INQUIRY, "email": CARRIER, **trap_fields("contact"), HONEYPOT_FIELD: honeypot}
+            data["csrfmiddlewaretoken"] = token
+            response = session.post(f"{live_server.url}/contact/", data=data, allow_redirects=False)
+            thanks = session.get(f"{live_server.url}{response.headers['Location']}")
+        lines = []
+        for name, value in response.raw.headers.items():
+            if name == "Date":
+                continue
+            if name == "Set-Cookie":  # the name and attributes; the value and the second it expires differ
+                value = re.sub(r"^([^=]+)=[^;]*", r"\1=…", re.sub(r"expires=[^;]+", "expires=…", value))
+            lines.append((name, value))
+        return response.status_code, lines, thanks.text
+
+    real, fake = raw(""), raw("https://bot.example")
+    assert (
+        real[0] == 302
+        and ("Set-Cookie", "sessionid=…; expires=…; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax") in real[1]
+    )
+    assert 'data-fg-hint="carrier"' in real[2]
+    assert fake == real
