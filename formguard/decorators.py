@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 ATTRIBUTE = "formguard_form_key"
 FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
 SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
+FAKES_SUCCESS_ATTRIBUTE = "formguard_fakes_success"
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
 
@@ -35,7 +36,8 @@ def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = N
     its own page, so a view that does not check can never send the mail.
 
     ``success_url`` (a path or ``reverse_lazy(...)``) is where a "fake
-    success" sends a caught bot; without it, back to the form's own path.
+    success" sends a caught bot, as the view's own redirect after sending
+    does; without it, back to the form's own path.
     """
     if not form_key or not isinstance(form_key, str) or form_key == "*":
         raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
@@ -55,8 +57,12 @@ class GuardedFormMixin:
     On a ``FormView`` (any ``FormMixin``) it also adds formguard's field
     (the captcha widget, the honeypot and the time trap) to the form, so a
     failed check comes back as a form error with everything the visitor
-    typed. A "fake success" redirects to the view's ``success_url``
-    (or ``formguard_success_url``, when ``get_success_url()`` computes it).
+    typed. A "fake success" runs the view as a real submission does: the
+    form is validated (an invalid one comes back with its errors) and a
+    valid one gets what ``FormMixin.form_valid`` answers — the redirect to
+    ``get_success_url()``, the reply hint kept, ``SuccessMessageMixin``'s
+    message — while the class's own ``form_valid`` (which sends) is never
+    called.
     It also looks at the address in the field named ``formguard_email_field``
     ("email"; None: not at all): the template context gets
     ``formguard_reply_hint`` when the form comes back, and a valid form is
@@ -78,7 +84,55 @@ class GuardedFormMixin:
         if not form_key:
             raise ValueError(f"{cls.__name__} needs formguard_form_key.")
         success_url = cls.formguard_success_url or getattr(cls, "success_url", None)
-        return guard_form(form_key, form_errors=issubclass(cls, FormMixin), success_url=success_url)(view)
+        guarded = guard_form(form_key, form_errors=issubclass(cls, FormMixin), success_url=success_url)(view)
+        # The view answers a fake success itself when its POST reaches
+        # sending only through form_valid (Django's own post()); a class
+        # with a post() of its own may send there, so formguard answers
+        # for it without running it.
+        post = getattr(cls, "post", None)
+        setattr(
+            guarded,
+            FAKES_SUCCESS_ATTRIBUTE,
+            issubclass(cls, FormMixin) and getattr(post, "__module__", "") == "django.views.generic.edit",
+        )
+        return guarded
+
+    def setup(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)  # type: ignore[misc]
+        verdict = getattr(request, "formguard", None)
+        if verdict is not None and verdict.fake_success:
+            # On the instance: it wins over a form_valid anywhere in the
+            # site's class, which sends the message.
+            self.form_valid = self._formguard_pretend_sent
+
+    def _formguard_address(self, form: Any) -> str | None:
+        name = self.formguard_email_field
+        return (form.cleaned_data[name] or "") if name and name in form.cleaned_data else None
+
+    def _formguard_pretend_sent(self, form: Any) -> Any:
+        """What a sent form answers (``FormMixin.form_valid``, the hint kept as
+        ``form_valid`` keeps it), with nothing sent, saved or counted."""
+        from django.contrib import messages
+        from django.contrib.messages.views import SuccessMessageMixin
+        from django.http import HttpResponseRedirect
+        from django.views.generic.edit import ModelFormMixin
+
+        from .replyhints import hint_for, remember
+
+        address = self._formguard_address(form)
+        if address is not None:
+            request = self.request  # type: ignore[attr-defined]
+            request.formguard_reply_hint = hint_for(address)
+            remember(request, request.formguard_reply_hint)
+        if isinstance(self, ModelFormMixin):
+            self.object = form.instance  # unsaved: for a success_url formatted with its fields
+        response = HttpResponseRedirect(self.get_success_url())  # type: ignore[attr-defined]
+        if isinstance(self, SuccessMessageMixin):
+            # Django's own thanks message (its cookie, the next page).
+            message = self.get_success_message(form.cleaned_data)
+            if message:
+                messages.success(self.request, message)  # type: ignore[attr-defined]
+        return response
 
     def get_form(self, form_class: Any = None) -> Any:
         from .forms import install_field
@@ -100,12 +154,10 @@ class GuardedFormMixin:
     def form_valid(self, form: Any) -> Any:
         from .replyhints import note_inquiry
 
-        name = self.formguard_email_field
-        if name and name in form.cleaned_data:
+        address = self._formguard_address(form)
+        if address is not None:
             request = self.request  # type: ignore[attr-defined]
-            request.formguard_reply_hint = note_inquiry(
-                request, form.cleaned_data[name] or "", form_key=self.formguard_form_key
-            )
+            request.formguard_reply_hint = note_inquiry(request, address, form_key=self.formguard_form_key)
         return super().form_valid(form)  # type: ignore[misc]
 
 
@@ -115,6 +167,11 @@ def form_key_of(view: Callable[..., Any]) -> str | None:
 
 def shows_form_errors(view: Callable[..., Any]) -> bool:
     return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
+
+
+def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
+    """Whether the view answers a fake success itself (``GuardedFormMixin`` on a form view)."""
+    return bool(getattr(view, FAKES_SUCCESS_ATTRIBUTE, False))
 
 
 def success_url_of(view: Callable[..., Any] | None) -> str | None:

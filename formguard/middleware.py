@@ -6,7 +6,9 @@ its path resolves to: a refusal then skips every middleware placed after
 formguard (CSRF, sessions' users, messages…) and Django's own URL resolving
 and view middleware, so that refusing a flood costs well under what serving
 the form costs. ``process_view`` decides for a view the path did not lead to
-(a URLconf chosen by a later middleware). Works in sync and async stacks:
+(a URLconf chosen by a later middleware), and answers a fake success: at
+the view's place, so that it passes every middleware as the real success
+does. Works in sync and async stacks:
 Django adapts both hooks to the handler's mode, and the pipeline itself is
 sync code (store and ORM calls).
 """
@@ -27,9 +29,9 @@ from django.utils.deprecation import MiddlewareMixin
 from . import captcha
 from .captcha.altcha import is_challenge_request
 from .conf import conf
-from .decorators import form_key_of, shows_form_errors
+from .decorators import fakes_success_itself, form_key_of, shows_form_errors
 from .pipeline import evaluate
-from .refusal import respond
+from .refusal import fake_success, respond
 from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.middleware")
@@ -89,9 +91,20 @@ class FormGuardMiddleware(MiddlewareMixin):
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if not conf.ENABLED or hasattr(request, "formguard") or form_key_of(view_func) is None:
-            return None
-        return self._decide(request, view_func)
+        verdict = getattr(request, "formguard", None)
+        if verdict is None:
+            if not conf.ENABLED or form_key_of(view_func) is None:
+                return None
+            response = self._decide(request, view_func)
+            if response is not None:
+                return response
+            verdict = request.formguard
+        attempt = request.formguard_attempt
+        if verdict.fake_success and not fakes_success_itself(attempt.view):
+            # At the view's place, not in process_request: the response
+            # goes out through every middleware, as the real success does.
+            return fake_success(attempt)
+        return None
 
     def _decide(self, request: HttpRequest, view_func: Callable[..., Any]) -> HttpResponse | None:
         form_key = form_key_of(view_func)

@@ -17,7 +17,8 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 6     | burst        | —                    | ban, 403                    |
 | 7     | bot traps,   | —                    | per trap and rule: form     |
 |       | content rules|                      | error, captcha required, or |
-|       | per-recipient|                      | fake success (302)          |
+|       | per-recipient|                      | fake success (302, only     |
+|       |              |                      | after CSRF and captcha pass)|
 | 8     | captcha      | —                    | form error, input kept      |
 
 Between 4 and 5, the send step of a two-step form that carries its confirm
@@ -80,6 +81,9 @@ class Attempt:
     verified: bool = False
     # The view the request is for (the middleware knows it; tests may not).
     view: Callable[..., Any] | None = None
+    # The captcha was verified already (a fake success asks it first): a
+    # solution is good once, and its verdict was acted on where it was asked.
+    captcha_checked: bool = False
 
     @property
     def is_submission(self) -> bool:
@@ -366,10 +370,12 @@ def check_flood(attempt: Attempt) -> Verdict | None:
     )
 
 
-# Of several findings, the one acted on: pretending success ends the
-# conversation, a refusal needs the visitor, a challenge only the captcha.
-# (Plain strings: a TextChoices member hashes by its name, not its value.)
-_ACTION_ORDER = {"fake_success": 0, "refuse": 1, "challenge": 2}
+# Of several findings, the one acted on: a refusal needs the visitor, a
+# challenge only the captcha, and a fake success comes last, only where the
+# submission would have been sent without the signal that caught it (a bot
+# that compares two submissions, one with the honeypot filled, gets the same
+# answer to both). (Plain strings: a TextChoices member hashes by its name.)
+_ACTION_ORDER = {"refuse": 0, "challenge": 1, "fake_success": 2}
 
 
 def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
@@ -411,7 +417,7 @@ def check_traps(attempt: Attempt) -> Verdict | None:
     findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
     if not findings:
         return None
-    finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 1))
+    finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 0))
     action = finding.action
     detail = {**finding.detail, "action": action}
     if len(findings) > 1:
@@ -421,12 +427,37 @@ def check_traps(attempt: Attempt) -> Verdict | None:
             # No captcha to ask for: refusing is the only safe answer.
             action = detail["action"] = TrapAction.REFUSE
         elif not attempt.policy.monitor_only:
-            # Recorded, and the captcha check below decides.
+            # Recorded, and the captcha check decides.
             attempt.challenged = True
-            return Verdict.allow("traps", reason=finding.reason, detail=detail)
+            challenge = Verdict.allow("traps", reason=finding.reason, detail=detail)
+            pretend = next((f for f in findings if f.action == TrapAction.FAKE_SUCCESS), None)
+            if pretend is None:
+                return challenge
+            also = [f.reason for f in findings if f is not pretend]
+            return _fake_success_verdict(
+                attempt, pretend.reason, {**pretend.detail, "action": pretend.action, "also": also}, challenge
+            )
     if action == TrapAction.FAKE_SUCCESS:
-        return Verdict.refuse("traps", finding.reason, 302, fake_success=True, detail=detail)
+        return _fake_success_verdict(attempt, finding.reason, detail)
     return Verdict.refuse("traps", finding.reason, 200, form_error=str(finding.message), detail=detail)
+
+
+def _fake_success_verdict(attempt: Attempt, reason: str, detail: dict[str, Any], *noted: Verdict) -> Verdict | None:
+    """A fake success, given only where the real success could have come.
+
+    A bot that compares learns it was caught when a thanks page comes where a
+    person's submission in the same state gets none: a POST that Django's
+    CSRF check refuses gets that 403 (formguard lets it go on), a missing or
+    wrong captcha solution gets the form back with the captcha's error.
+    """
+    if _csrf_will_refuse(attempt):
+        return None
+    solved = check_captcha(attempt)
+    if solved is not None and not solved.allowed:
+        return replace(solved, detail={**solved.detail, "also": [reason]}, noted=noted)
+    if solved is not None:  # let through on the record (the service was down)
+        noted = (*noted, solved)
+    return Verdict.refuse("traps", reason, 302, fake_success=True, detail=detail, noted=noted)
 
 
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
@@ -452,7 +483,7 @@ SHARED_IP_MESSAGE = gettext_lazy(
 
 
 def check_captcha(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission or not attempt.wants_captcha or attempt.verified:
+    if not attempt.is_submission or not attempt.wants_captcha or attempt.verified or attempt.captcha_checked:
         return None
     provider = captcha.get_provider()
     if provider is None:  # not configured: the admin and check --deploy say so
@@ -462,6 +493,7 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
         # anyway; asking the provider first would let anyone spend the site's
         # captcha quota with forged POSTs.
         return None
+    attempt.captcha_checked = True
     result = captcha.verify_attempt(attempt, provider)
     if result.passed:
         return None
@@ -537,8 +569,11 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
             continue
         if verdict.allowed:
             return replace(verdict, monitored=tuple(monitored), noted=tuple(noted))
+        # A verdict may carry what its check let through on the record (a
+        # fake success, the captcha it asked first).
+        noted.extend(verdict.noted)
         if policy.monitor_only:
-            monitored.append(verdict)
+            monitored.append(replace(verdict, noted=()))
             continue
         return replace(verdict, noted=tuple(noted))
     return Verdict.allow("", monitored=tuple(monitored), noted=tuple(noted))

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from . import contacts, durations, incidents, policies, rules, signals
+from . import contacts, durations, incidents, policies, replyhints, rules, signals
 from .conf import conf
 from .decorators import success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
@@ -123,11 +123,21 @@ def _carry_out_closure(attempt: Attempt, verdict: Verdict) -> None:
     )
 
 
-def _fake_success(attempt: Attempt) -> HttpResponse:
-    """What the form answers when a submission is sent: a bot learns nothing."""
-    response = HttpResponseRedirect(success_url_of(attempt.view) or attempt.request.path)
-    response["Cache-Control"] = NEVER_CACHE
-    return response
+def fake_success(attempt: Attempt) -> HttpResponse:
+    """What a sent form answers, for a guarded view that does not answer a fake success itself.
+
+    ``FormGuardMiddleware.process_view`` returns it, at the view's place, so
+    that every middleware of the site adds to it what it adds to the real
+    success (X-Frame-Options, Vary, cookies), and nothing of formguard's own
+    (no Cache-Control). The reply hint is kept in the session as
+    ``note_inquiry`` keeps it, when the site shows it after the form (its
+    context processor is installed), so the thanks page is the same.
+    """
+    request = attempt.request
+    if replyhints.shown_after_the_form():
+        address = request.POST.get(attempt.policy.email_field, "") or ""
+        replyhints.remember(request, replyhints.hint_for(address))
+    return HttpResponseRedirect(success_url_of(attempt.view) or request.path)
 
 
 def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
@@ -363,7 +373,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
 
 
 def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool = False) -> HttpResponse | None:
-    """Act on a verdict: ``None`` lets the site's view run, else the refusal page.
+    """Act on a verdict: ``None`` lets the request go on, else the refusal page.
 
     A form-error refusal (a failed captcha) lets the view run when the view
     shows formguard's errors in its form (``GuardedFormMixin`` on a form view,
@@ -383,7 +393,9 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
         _carry_out_closure(attempt, verdict)
     _notify(attempt, verdict, monitor_only=False)
     if verdict.fake_success:
-        return _fake_success(attempt)
+        # Answered where the real success is (the view, or the middleware in
+        # the view's place: fake_success()), after the site's CSRF check.
+        return None
     if verdict.form_error and view_shows_form_errors:
         return None
     return render_refusal(attempt, verdict)

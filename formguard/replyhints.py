@@ -145,6 +145,21 @@ def week_counts(now: datetime | None = None) -> dict[str, int | None]:
     return {kind: found.get(key, 0) for kind, key in keys.items()}
 
 
+CONTEXT_PROCESSOR = "formguard.context_processors.reply_hint"
+
+
+def shown_after_the_form() -> bool:
+    """Whether the site's pages after the form can show the hint (its context processor is installed)."""
+    from django.template import engines
+    from django.template.backends.django import DjangoTemplates
+
+    return any(
+        CONTEXT_PROCESSOR in engine.engine.context_processors
+        for engine in engines.all()
+        if isinstance(engine, DjangoTemplates)
+    )
+
+
 def remember(request: HttpRequest, hint: ReplyHint) -> None:
     """Keep the hint's kind for the next page (the thanks page) in the session, when there is one."""
     session = getattr(request, "session", None)
