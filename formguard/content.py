@@ -234,7 +234,7 @@ class ContentRules:
             Reason.NOT_JAPANESE,
             self.japanese_action,
             _("Please write your message in Japanese."),
-            {"chars": length, "kana_share": round(share, 3), "field": self.message_field},
+            {"chars": length, "kana_percent": round(share * 100, 1), "field": self.message_field},
         )
 
     def check_links(self, message: str) -> Finding | None:

@@ -108,7 +108,7 @@ DETAIL_LABELS = {
     "shortest": _("shortest time (seconds)"),
     "longest": _("longest time (seconds)"),
     "chars": _("characters"),
-    "kana_share": _("share of kana among the letters"),
+    "kana_percent": _("share of kana among the letters (%)"),
     "field": _("field"),
     "links": _("links"),
     "markup": _("link markup"),
