@@ -63,13 +63,8 @@ def test_an_ng_word_split_by_invisible_characters_or_spaces_is_caught(client, ma
 
 def test_spaces_do_not_join_two_innocent_words_into_an_ng_word(client, mailoutbox):
     # "Rose Oil" and "House Of", without their space, contain "seo".
-    for message in [
-        "ローズオイル（Rose Oil）の在庫はありますか？",
-        "「House Of Tea」のギフトセットは取り扱っていますか？",
-    ]:
-        assert send(client, {**INQUIRY, "message": message}).status_code == 302, message
-    assert len(mailoutbox) == 2
-    refused_for(client, mailoutbox, {**INQUIRY, "message": "御社のS E Oを改善します。"}, Reason.NG_WORDS)
+    innocent = ["ローズオイル（Rose Oil）の在庫はありますか？", "「House Of Tea」のギフトセットは取り扱っていますか？"]
+    caught_and_passed(client, mailoutbox, Reason.NG_WORDS, ["御社のS E Oを改善します。"], innocent)
 
 
 def test_an_ng_word_after_20_junk_fields_is_caught(client, mailoutbox):
@@ -113,12 +108,17 @@ CUSTOMERS_LINKS = [
 ]
 
 
-def test_links_glued_together_and_markup_with_attributes_are_caught_a_customers_links_pass(client, mailoutbox):
-    for message in GLUED_LINKS:
-        refused_for(client, mailoutbox, {**INQUIRY, "message": message}, Reason.LINKS)
-    for message in CUSTOMERS_LINKS:
+def caught_and_passed(client, mailoutbox, reason, caught, passed):
+    """Both sides: each message of ``caught`` refused for ``reason``, each of ``passed`` mailed."""
+    for message in caught:
+        refused_for(client, mailoutbox, {**INQUIRY, "message": message}, reason)
+    for message in passed:
         assert send(client, {**INQUIRY, "message": message}).status_code == 302, message
-    assert len(mailoutbox) == 2
+    assert len(mailoutbox) == len(passed)
+
+
+def test_links_glued_together_and_markup_with_attributes_are_caught_a_customers_links_pass(client, mailoutbox):
+    caught_and_passed(client, mailoutbox, Reason.LINKS, GLUED_LINKS, CUSTOMERS_LINKS)
 
 
 PITCHES_WITH_A_TOKEN_OF_KANA = [
@@ -137,11 +137,7 @@ FEW_KANA_CUSTOMERS = [
 
 
 def test_a_pitch_with_a_token_of_kana_is_not_japanese_a_customer_with_few_still_is(client, mailoutbox):
-    for message in PITCHES_WITH_A_TOKEN_OF_KANA:
-        refused_for(client, mailoutbox, {**INQUIRY, "message": message}, Reason.NOT_JAPANESE)
-    for message in FEW_KANA_CUSTOMERS:
-        assert send(client, {**INQUIRY, "message": message}).status_code == 302, message
-    assert len(mailoutbox) == 3
+    caught_and_passed(client, mailoutbox, Reason.NOT_JAPANESE, PITCHES_WITH_A_TOKEN_OF_KANA, FEW_KANA_CUSTOMERS)
 
 
 def test_gmail_dots_tags_and_googlemail_are_one_inbox(client, mailoutbox):
