@@ -88,15 +88,27 @@ SKIPPED_FIELDS = OWN_FIELDS | {"csrfmiddlewaretoken"}
 
 
 @cache
-def _format_characters() -> dict[int, None]:
-    """Every Unicode format character (category Cf), for ``str.translate`` to drop."""
-    planes = (*range(0x20000), *range(0xE0000, 0xE1000))  # none elsewhere
-    return {c: None for c in planes if c <= sys.maxunicode and unicodedata.category(chr(c)) == "Cf"}
+def _format_characters() -> re.Pattern[str]:
+    """Every Unicode format character (category Cf), as one character class of ranges.
+
+    (A class of ranges: over a 2.5 MB body, the most Django reads, it takes
+    a quarter of a second, half of what ``str.translate`` or a class of
+    single characters take.)
+    """
+    ranges: list[list[int]] = []
+    for code in (*range(0x20000), *range(0xE0000, 0xE1000)):  # none elsewhere
+        if code > sys.maxunicode or unicodedata.category(chr(code)) != "Cf":
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return re.compile("[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]")
 
 
 def normalize(text: str) -> str:
     """Text as the rules compare it: NFKC, casefolded, without format characters."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_format_characters())
+    return _format_characters().sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _is_word_character(char: str) -> bool:
