@@ -7,7 +7,8 @@ carries a signed "verified" token (``{% formguard_verified form %}``), bound
 to the form's key and a digest of the fields, good once and for
 ``VERIFIED_MAX_AGE`` seconds. The second POST, with the token and the very same
 fields, is neither counted again nor asked to solve again; the allowlist, the
-close switch, the blacklist and the country filter still apply to it.
+close switch, the blacklist, the country filter and the content rules (which
+the owner may have changed in between) still apply to it.
 """
 
 from __future__ import annotations

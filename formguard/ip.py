@@ -6,16 +6,27 @@ the TCP peer (``REMOTE_ADDR``) is a trusted proxy, and then from the right:
 each trusted proxy appends the address it saw, so the first untrusted address
 found walking right-to-left is the one our own infrastructure vouches for.
 Anything the client wrote further left is ignored, however it is spelled.
+
+The header is never parsed whole: it is read from its right end, one entry at a
+time, and only as far as the trusted hops go (at most ``MAX_HOPS`` entries). So
+its length costs nothing and changes nothing: a client that pads the header to
+7 KB (it still fits a proxy's 8 KB line) is found at its right end like any
+other. When the entry at the place where the client must be cannot be read
+(``unknown``, garbage, a parameter named twice), the request is refused with 400
+(``UnreadableClientAddress``): a client that our proxy named is never replaced by
+the proxy's own address, which would let a banned or blocked client through
+under the proxy's name.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.utils.module_loading import import_string
 
 from .conf import conf
@@ -28,9 +39,19 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 logger = logging.getLogger("formguard.ip")
 
-# A forwarding header longer than this is not from a sane proxy chain; it is
-# ignored rather than parsed (parsing cost is the attacker's lever).
-MAX_HEADER_LENGTH = 4096
+# Entries read from a forwarding header's right end, at most: more trusted
+# hops than any proxy chain has. The work is bounded by this, not by the
+# header's length (the client's part, on the left, is never read).
+MAX_HOPS = 16
+# The longest ``Forwarded`` element a proxy writes (for, by, proto and a
+# host name); longer text, and an element that reads only after more
+# commas than this, is the client's, not a proxy's.
+MAX_ELEMENT_LENGTH = 512
+MAX_ELEMENT_COMMAS = 8
+
+
+class UnreadableClientAddress(SuspiciousOperation):
+    """A trusted proxy named a client in a way formguard cannot read: Django answers 400."""
 
 
 def parse_ip(value: str | None) -> IPAddress | None:
@@ -171,16 +192,49 @@ def _forwarded_elements(raw: str) -> list[dict[str, str]] | None:
         i += 1
 
 
-def _header_entries(raw: str, header: str) -> list[str]:
-    if header.lower() == "forwarded":
-        # RFC 7239: Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]"
-        elements = _forwarded_elements(raw)
-        if elements is None:
-            # A quote left open swallows what our proxy appended after it:
-            # no element can be placed, so none is believed.
-            return [""]
-        return [element.get("for", "") for element in elements]
-    return raw.split(",")
+def _last_forwarded_element(raw: str, end: int) -> tuple[str, int] | None:
+    """The ``for`` value of the last element of ``raw[:end]`` (a ``Forwarded``
+    header) and the index of the comma before it (-1: none); None when no
+    element a proxy could have written ends there.
+
+    A comma may be inside a quoted value (``by="a,b"``), so the element is the
+    shortest text after a comma that reads as exactly one element; what a
+    client wrote before it (an unterminated quote, say) does not change how
+    our proxy's element reads.
+    """
+    low = max(0, end - MAX_ELEMENT_LENGTH - 1)
+    comma = end
+    for _ in range(MAX_ELEMENT_COMMAS):
+        comma = raw.rfind(",", low, comma)
+        if comma == -1 and low > 0:
+            return None  # longer than any proxy's element
+        elements = _forwarded_elements(raw[comma + 1 : end])
+        if elements is not None and len(elements) == 1:
+            return elements[0].get("for", ""), comma
+        if comma == -1:
+            return None
+    return None
+
+
+def _entries_from_right(raw: str, header: str) -> Iterator[str | None]:
+    """The header's client entries from the right, at most ``MAX_HOPS``; None for one that cannot be read."""
+    forwarded = header.lower() == "forwarded"
+    end = len(raw)
+    for _ in range(MAX_HOPS):
+        if forwarded:
+            # RFC 7239: Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::1]"
+            found = _last_forwarded_element(raw, end)
+            if found is None:
+                yield None
+                return
+            entry, start = found
+        else:
+            start = raw.rfind(",", 0, end)
+            entry = raw[start + 1 : end]
+        yield entry
+        if start == -1:
+            return
+        end = start
 
 
 def peer_ip(request: HttpRequest) -> IPAddress:
@@ -200,23 +254,36 @@ def peer_ip(request: HttpRequest) -> IPAddress:
 
 
 def resolve_client_ip(request: HttpRequest) -> IPAddress:
-    """formguard's built-in resolver; see the module docstring."""
+    """formguard's built-in resolver; see the module docstring.
+
+    Raises ``UnreadableClientAddress`` (400) when a trusted proxy's header
+    cannot be read where the client must be.
+    """
     peer = peer_ip(request)
     if not conf.TRUSTED_PROXIES or not is_trusted_proxy(peer):
         return peer
     raw = request.META.get(conf.CLIENT_IP_META_KEY, "")
-    if not raw or len(raw) > MAX_HEADER_LENGTH:
+    if not raw:
+        # Our proxy named no client: a request of its own (a health check).
         return peer
-    for entry in reversed(_header_entries(raw, conf.CLIENT_IP_HEADER)):
+    furthest = peer
+    for entry in _entries_from_right(raw, conf.CLIENT_IP_HEADER):
         address = parse_ip(entry)
         if address is None:
-            # Our proxy wrote something it could not vouch for ("unknown",
-            # garbage): the client is not known better than the peer.
-            return peer
+            # Our proxy wrote something it cannot vouch for ("unknown",
+            # garbage), or the client's text reaches where our proxy writes.
+            # The proxy's address would stand in for a client it named.
+            shown = "…" if entry is None else entry.strip()[:64]
+            raise UnreadableClientAddress(
+                f"formguard cannot read the client address in {conf.CLIENT_IP_HEADER} from the trusted "
+                f"proxy {peer}: {shown!r}"
+            )
         if not is_trusted_proxy(address):
             return address
-    # Every hop was one of ours (an internal health check, say).
-    return peer
+        furthest = address
+    # Every entry read is one of ours: the client is an internal host (or
+    # the chain is longer than MAX_HOPS); the furthest one read is it.
+    return furthest
 
 
 def client_ip(request: HttpRequest) -> IPAddress:

@@ -342,7 +342,8 @@ class FormPolicy(models.Model):
         choices=RULE_ACTIONS,
         blank=True,
         help_text=_(
-            "A message of 20 characters or more must contain hiragana or katakana. "
+            "A message of 20 characters or more must be written in Japanese: at least 6 percent of its letters "
+            "hiragana or katakana (a Japanese closing on an English or Chinese text is not enough). "
             "Shorter texts such as 資料請求 or 見積依頼 always pass."
         ),
     )
@@ -359,7 +360,8 @@ class FormPolicy(models.Model):
         _("NG words list"),
         blank=True,
         help_text=_(
-            "One word or phrase per line. Full-width and half-width, upper and lower case are treated alike. "
+            "One word or phrase per line. Full-width and half-width, upper and lower case are treated alike; "
+            "spaces and invisible characters inside a word do not hide it. "
             "On a form's row, empty: the site-wide list."
         ),
     )

@@ -24,7 +24,8 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 Between 4 and 5, the send step of a two-step form that carries its confirm
 step's token (``confirm.py``) is marked ``verified``: the flood breaker, rate
 limit, burst, traps and captcha let it through, since its confirm step was
-counted and checked.
+counted and checked; the content rules run again (the owner may have changed
+them in between).
 
 A check may also let a request through "on the record" (an allowing verdict
 with a reason, e.g. the captcha service was down and the policy fails open):
@@ -394,8 +395,16 @@ def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
                 policy.time_trap_max,
             ),
         ]
-    found += policy.content_rules.check(post)
+    found += _content_findings(policy, post)
     return [f for f in found if f is not None]
+
+
+def _content_findings(policy: Policy, post: Mapping[str, str]) -> list[traps.Finding]:
+    # The captcha's answer and the confirm step's token are random text, which
+    # can spell a short NG word.
+    provider = captcha.get_provider()
+    ignored = {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
+    return policy.content_rules.check(post, ignored)
 
 
 def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
@@ -412,9 +421,16 @@ def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
 
 
 def check_traps(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission or attempt.verified:
+    if not attempt.is_submission:
         return None
-    findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
+    if attempt.verified:
+        # The send step of a two-step form: its traps, count and captcha were
+        # its confirm step's, but the owner may have added an NG word since.
+        # The content rules run again (CPU only); a rule that only asks for the
+        # captcha was asked at the confirm step.
+        findings = [f for f in _content_findings(attempt.policy, attempt.submitted) if f.action != TrapAction.CHALLENGE]
+    else:
+        findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
     if not findings:
         return None
     finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 0))

@@ -173,11 +173,26 @@ def test_a_challenge_is_for_its_own_form(client, contact_data):
 def test_difficulty_is_the_policy_value(client):
     easy(difficulty=400)
     counters = [altcha.solve_challenge(fetch_challenge(client)).counter for _ in range(5)]
-    assert all(200 <= c <= 400 for c in counters), counters
+    assert all(1 <= c <= 400 for c in counters), counters
     FormPolicy.objects.filter(form_key="contact").update(captcha_difficulty=None)
     FormPolicy.objects.filter(form_key="*").update(captcha_difficulty=None)
     policies.invalidate()
     assert policies.get_policy("contact").captcha_difficulty == 2000  # the shipped default
+
+
+def test_the_counter_is_drawn_over_the_whole_range(client):
+    """No counter to start from saves a solver work: the lower half is drawn as often as the upper.
+
+    (Drawn between half and all of the difficulty, a bot that started counting
+    at half did about a third of a browser's tries.)
+    """
+    easy(difficulty=20)
+    counters = [altcha.solve_challenge(fetch_challenge(client)).counter for _ in range(60)]
+    assert all(1 <= c <= 20 for c in counters), counters
+    # Uniform over 1..20: 9 in 20 fall below 10, 27 of 60 on average (fewer than 12: p < 1e-4).
+    assert sum(c < 10 for c in counters) >= 12, counters
+    # The expected work is difficulty / 2 tries (10.5 here; 15 when drawn from the upper half).
+    assert 8 <= sum(counters) / len(counters) <= 13, counters
 
 
 def test_no_challenge_for_a_client_the_pipeline_refuses(client, admin_client):

@@ -81,3 +81,25 @@ def test_the_token_expires_and_is_for_its_own_form(client, mailoutbox):
     other = client.post("/t/fn-form/", {"message": TEXT["message"], "formguard-verified": hidden["formguard-verified"]})
     assert other.status_code == 200  # the fn form asks for its captcha
     assert mailoutbox == []
+
+
+def test_the_send_step_runs_the_content_rules_again(client, mailoutbox):
+    """An NG word the owner adds between the confirm step and the send step still stops the message."""
+    pitch = {**TEXT, "message": "仮想通貨の自動売買で\r\n毎月100万円の利益が出ています。"}
+    hidden = confirm(client, pitch)
+    FormPolicy.objects.filter(form_key="*").update(ng_words="仮想通貨")
+    policies.invalidate()
+    response = send(client, hidden)
+    assert response.status_code == 200
+    assert "Your message contains words that this form does not accept." in response.content.decode()
+    assert mailoutbox == []
+    # Still neither counted again (the limit is 1 per 10 minutes) nor asked for the captcha:
+    # an innocent message confirmed beforehand goes.
+    FormPolicy.objects.filter(form_key="*").update(ng_words="")
+    policies.invalidate()
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=1)):
+        innocent = confirm(client, ip="198.51.100.79")
+        FormPolicy.objects.filter(form_key="*").update(ng_words="仮想通貨")
+        policies.invalidate()
+        assert send(client, innocent, ip="198.51.100.79").status_code == 302
+    assert len(mailoutbox) == 1

@@ -108,6 +108,7 @@ DETAIL_LABELS = {
     "shortest": _("shortest time (seconds)"),
     "longest": _("longest time (seconds)"),
     "chars": _("characters"),
+    "kana_percent": _("share of kana among the letters (%)"),
     "field": _("field"),
     "links": _("links"),
     "markup": _("link markup"),

@@ -76,9 +76,14 @@ class Altcha(CaptchaProvider):
     def challenge(self, *, form_key: str, difficulty: int) -> dict[str, Any]:
         """A signed challenge for ``form_key``, as the widget reads it (JSON)."""
         difficulty = max(2, int(difficulty))
-        # ALTCHA's deterministic mode: the server picks the counter, so the
-        # work is known (not luck) — between half and all of ``difficulty``.
-        counter = difficulty // 2 + secrets.randbelow(difficulty - difficulty // 2 + 1)
+        # ALTCHA's deterministic mode: the server picks the counter, and the
+        # solver counts up from 0 until it finds it. Drawn uniformly over the
+        # whole range 1..difficulty, so that no starting point saves a solver
+        # anything: a browser and a bot alike try difficulty / 2 counters on
+        # average. (Drawn from the upper half only, a bot that started
+        # counting at half the difficulty did a third of a browser's work.)
+        # altcha's create_challenge takes the counter; it draws none itself.
+        counter = 1 + secrets.randbelow(difficulty)
         challenge = altcha.create_challenge(
             ALGORITHM,
             COST,
