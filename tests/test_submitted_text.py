@@ -38,20 +38,16 @@ def test_a_line_break_in_the_name_is_a_form_error_not_a_500(client, contact_data
     assert 'value="山田' in page and "Bcc: victim@example.com" in page
 
 
-def test_the_name_error_is_in_japanese(client, contact_data, mailoutbox):
-    response = client.post(
-        "/contact/", {**contact_data, "name": "山田\nBcc: victim@example.com"}, HTTP_ACCEPT_LANGUAGE="ja"
-    )
+def test_the_name_error_is_in_japanese_and_a_name_on_one_line_sends(client, contact_data, mailoutbox):
+    name = "山田\nBcc: victim@example.com"
+    response = client.post("/contact/", {**contact_data, "name": name}, HTTP_ACCEPT_LANGUAGE="ja")
     assert "お名前は1行で入力してください。" in response.content.decode()
     assert mailoutbox == []
-
-
-def test_a_name_on_one_line_still_sends(client, contact_data, mailoutbox):
-    response = client.post("/contact/", {**contact_data, "name": "  山田\t太郎  "})
+    # Sent again as a browser sends the field shown (line breaks taken out), with a tab: it goes.
+    response = client.post("/contact/", {**contact_data, "name": name.replace("\n", "\t")}, HTTP_ACCEPT_LANGUAGE="ja")
     assert response.status_code == 302
     (message,) = mailoutbox
-    assert "Bcc" not in str(message.message())
-    assert message.bcc == []
+    assert message.bcc == [] and message.message()["Bcc"] is None
 
 
 # --- The incident log: what a request sends is stored by every database ---------------------------
