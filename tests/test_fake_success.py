@@ -11,77 +11,21 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.messages import get_messages
-from django.contrib.messages.views import SuccessMessageMixin
-from django.core.mail import send_mail
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
 from django.test import Client, override_settings
-from django.urls import path
-from django.views.generic import FormView
 
-from formguard import incidents, replyhints
-from formguard.decorators import GuardedFormMixin, guard_form
-from formguard.forms import FormGuardFormMixin
+from formguard import incidents
 from formguard.middleware import forget_paths
 from formguard.models import Incident, Reason
 from formguard.testing import captcha_solution, trap_fields
 from formguard.traps import HONEYPOT_FIELD
-from project.contact.forms import ContactForm
-from tests.urls import urlpatterns as test_urlpatterns
 
 pytestmark = pytest.mark.django_db
 
 
-# -- a site's own views (this module is their URLconf) -------------------------
-
-
-class SiteInquiryView(SuccessMessageMixin, GuardedFormMixin, FormView):
-    """A site's own inquiry view: its form_valid, in the class itself, sends;
-    Django's SuccessMessageMixin thanks the visitor on the next page."""
-
-    formguard_form_key = "site"
-    form_class = ContactForm
-    template_name = "contact/form.html"
-    success_url = "/t/site-thanks/"
-    success_message = "Thank you, %(name)s."
-
-    def form_valid(self, form):
-        send_mail("[Inquiry]", form.cleaned_data["message"], None, ["staff@example.jp"])
-        return super().form_valid(form)
-
-
-class SiteForm(FormGuardFormMixin, ContactForm):
-    pass
-
-
-@guard_form("site-fn", form_errors=True, success_url="/t/site-thanks/")
-def site_function_view(request):
-    """A function view, as the README shows one: it notes the inquiry (reply hint) and redirects."""
-    form = SiteForm(request.POST or None, request=request)
-    if request.method == "POST" and form.is_valid():
-        replyhints.note_inquiry(request, form.cleaned_data["email"], form_key="site-fn")
-        send_mail("[Inquiry]", form.cleaned_data["message"], None, ["staff@example.jp"])
-        return redirect("/t/site-thanks/")
-    return render(request, "contact/form.html", {"form": form})
-
-
-def site_thanks(request):
-    hint = replyhints.remembered(request)
-    return HttpResponse(f"thanks: {[str(m) for m in get_messages(request)]} hint: {hint.kind}")
-
-
-urlpatterns = [
-    *test_urlpatterns,
-    path("t/site/", SiteInquiryView.as_view()),
-    path("t/site-fn/", site_function_view),
-    path("t/site-thanks/", site_thanks),
-]
-
-
 @pytest.fixture(autouse=True)
 def site_urls(settings):
-    settings.ROOT_URLCONF = __name__
+    # The site's own views (tests/fake_success_urls.py) beside the demo's.
+    settings.ROOT_URLCONF = "tests.fake_success_urls"
     forget_paths()
     yield
     forget_paths()
