@@ -381,7 +381,7 @@ class FormPolicy(models.Model):
         ),
     )
     flood_limit = models.CharField(
-        _("flood breaker"),
+        _("flood limit"),
         max_length=20,
         blank=True,
         validators=[validate_optional_rate],
@@ -471,7 +471,7 @@ def describe_reason(text: str) -> str:
         }
     match = FLOOD_REASON_RE.match(text or "")
     if match:
-        return _("flood breaker: %(posts)s sends, over its limit of %(limit)s") % {
+        return _("flood: %(posts)s sends, over the limit of %(limit)s") % {
             "posts": match.group(1),
             "limit": match.group(2),
         }

@@ -336,7 +336,7 @@ class FormPolicyAdmin(FormGuardAdmin):
             found = escalation.current(form_key, now)
             if found is not None:
                 label = gettext("every form (site-wide)") if form_key == SITE_WIDE else form_key
-                self.message_user(request, f"{label}: {found.describe()}", messages.WARNING)
+                self.message_user(request, f"[{label}] {found.describe()}", messages.WARNING)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.method == "GET":
