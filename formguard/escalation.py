@@ -19,7 +19,6 @@ action log, dated at the end.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -178,18 +177,6 @@ def _end(escalation: Escalation) -> None:
         actor="auto",
     )
     logger.warning("formguard: form %r back to its usual checks (the flood measures ended)", escalation.form_key)
-
-
-def stop(form_key: str, now: datetime) -> bool:
-    """End ``form_key``'s escalation now (a person's decision); True if there was one."""
-    found = current(form_key, now)
-    if found is None:
-        return False
-    _end(replace(found, until=now))
-    with contextlib.suppress(StoreUnavailable):
-        # A flood that goes on may escalate the form again.
-        get_store().release(f"escalating:{form_key}")
-    return True
 
 
 def _strict(action: str) -> str:

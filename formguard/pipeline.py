@@ -8,9 +8,9 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 |-------|--------------|----------------------|-----------------------------|
 | 1     | allowlist    | allow, skip the rest | allow, skip the rest        |
 | 2     | closed       | 503                  | 503                         |
-| 3     | blacklist    | 403                  | 403                         |
 | 2a    | under a flood| the captcha shown    | the policy raised: captcha  |
 |       | (escalated)  |                      | for all, strict traps       |
+| 3     | blacklist    | 403                  | 403                         |
 | 4     | country      | hide: page without   | 403 (challenge: captcha     |
 |       |              | the form; block: 403 | required instead)           |
 | 5     | rate limit   | —                    | 429, Retry-After (shared-IP |
@@ -394,8 +394,8 @@ def could_be_real(attempt: Attempt) -> bool:
     accepts and, on a form with formguard's field, a time token issued by a
     GET of this form and not expired. (Addresses refused already never get
     here: the blacklist, country, rate limit and burst come first.) A POST
-    forged without loading the form moves nothing, so nobody can raise the
-    bar, let alone close the form, without paying for each page.
+    forged without loading the form moves nothing, and what replays one
+    page's tokens meets the per-address limits first.
     """
     if attempt.csrf_refused:
         return False
