@@ -60,6 +60,11 @@ DEFAULT_POLICY: dict[str, Any] = {
     "sender_action": "refuse",
     "recipient_limit": "3/d",
     "flood_limit": "off",
+    # Under a flood (README "Under a flood"): the captcha for everyone for
+    # 30 minutes, ALTCHA's work four times; closing only if the owner opts in.
+    "flood_escalation": 30 * 60,
+    "flood_captcha_factor": 4,
+    "flood_close": False,
     "flood_close_minutes": 30,
 }
 

@@ -12,7 +12,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from . import incidents, replyhints
+from . import escalation, incidents, replyhints
 from .models import BlockRule, FormPolicy, Incident, Reason
 
 # Colours that read on the admin's light and dark themes alike.
@@ -126,6 +126,8 @@ def build(now: datetime | None = None) -> dict[str, Any]:
     in_force = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     bans = BlockRule.objects.filter(in_force, kind=BlockRule.Kind.BLOCK)
     closed = [p for p in FormPolicy.objects.filter(closed=True) if p.is_closed_at(now)]
+    keys = FormPolicy.objects.exclude(flood_limit="off").values_list("form_key", flat=True)
+    escalated = [e for e in (escalation.current(key, now) for key in keys) if e is not None]
     return {
         "hourly": _chart(
             _("Refusals per hour, last 48 hours"), hourly_since, timedelta(hours=1), 48, TruncHour, "%H:00"
@@ -136,6 +138,7 @@ def build(now: datetime | None = None) -> dict[str, Any]:
         "ban_count": bans.count(),
         "latest_bans": list(bans.order_by("-created_at")[:10]),
         "closed_forms": closed,
+        "escalated_forms": escalated,
         "week_total": recent.aggregate(total=Sum("count"))["total"] or 0,
         # Counted in formguard's store per ISO week, from every process: no
         # addresses, no rows, one small counter per kind and week.

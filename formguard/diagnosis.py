@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from . import geo, rules
 from .conf import conf
 from .decorators import discover_form_views, shows_form_errors
+from .durations import format_duration
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
 from .models import FormPolicy, Reason, TrapAction
 from .pipeline import Attempt, Verdict, check_allowlist, check_blacklist, check_closed, check_country, run_checks
@@ -87,9 +88,11 @@ def describe_traps(policy: Policy, has_field: bool = True) -> str:
         parts.append(f"{_('messages per address')} {policy.recipient_limit}")
     if policy.flood_limit != "off":
         parts.append(
-            _("flood breaker: closes for %(minutes)s min over %(limit)s")
-            % {"minutes": policy.flood_close_minutes, "limit": policy.flood_limit}
+            _("over %(limit)s from everyone: captcha for everyone for %(duration)s")
+            % {"limit": policy.flood_limit, "duration": format_duration(policy.flood_escalation)}
         )
+        if policy.flood_close:
+            parts.append(_("last resort: closes for %(minutes)s min") % {"minutes": policy.flood_close_minutes})
     return " · ".join(parts) or _("none")
 
 

@@ -34,7 +34,7 @@ SYNC_INTERVAL = 0.25
 # counts from 0 again and could meet a generation a process kept.
 MAX_AGE = 60.0
 
-NAMES = ("policies", "contacts", "rules", "rules_full")
+NAMES = ("policies", "contacts", "rules", "rules_full", "escalations")
 _KEYS = tuple(f"generation:{name}" for name in NAMES)
 
 
@@ -78,7 +78,9 @@ def changed(*names: str) -> None:
     global _snapshot
     with _lock:
         for name in names:
-            _rows.pop(name, None)
+            # And the entries kept under it (``cached_rows(f"{name}:…", generation=name)``).
+            for key in [k for k in _rows if k == name or k.startswith(f"{name}:")]:
+                _rows.pop(key, None)
         _snapshot = _EXPIRED
     keys = [f"generation:{name}" for name in names]
 
@@ -93,20 +95,25 @@ def changed(*names: str) -> None:
     transaction.on_commit(bump)
 
 
-def cached_rows(name: str, load: Callable[[], T]) -> T:
-    """Rows that every request reads, kept in this process until they change anywhere."""
+def cached_rows(name: str, load: Callable[[], T], generation: str = "") -> T:
+    """Rows that every request reads, kept in this process until they change anywhere.
+
+    ``generation``: the generation that tells (one of ``NAMES``) when ``name``
+    is not one itself, so that one bump reaches many kept entries.
+    """
     generations = current()
+    counter = generation or name
     entry = _rows.get(name)
     now = time.monotonic()
     if entry is not None and now - entry.loaded_at < MAX_AGE:
-        if generations is not None and entry.generation == generations[name]:
+        if generations is not None and entry.generation == generations[counter]:
             return entry.rows
         if generations is None and now - entry.loaded_at < SYNC_INTERVAL:
             return entry.rows
     # The generation was read before the rows: a save racing with this load
     # can only make the kept copy look stale (reloaded next time), never fresh.
     rows = load()
-    _rows[name] = _Rows(None if generations is None else generations[name], rows, now)
+    _rows[name] = _Rows(None if generations is None else generations[counter], rows, now)
     return rows
 
 

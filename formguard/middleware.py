@@ -118,7 +118,11 @@ class FormGuardMiddleware(MiddlewareMixin):
             challenge = self._challenge(attempt)
             if challenge is not None:
                 return challenge
-        return respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+        response = respond(attempt, verdict, view_shows_form_errors=shows_form_errors(view_func))
+        if response is None and verdict.form_error:
+            # The view is to show formguard's error in its form (checked in process_response).
+            request._formguard_error_for_view = True
+        return response
 
     @staticmethod
     def _challenge(attempt: Any) -> HttpResponse | None:
@@ -155,9 +159,15 @@ class FormGuardMiddleware(MiddlewareMixin):
             response.status_code = verdict.status
             if verdict.retry_after:
                 response["Retry-After"] = str(verdict.retry_after)
-        if verdict is not None and verdict.form_error and not getattr(request, "_formguard_field_checked", False):
+        if (
+            getattr(request, "_formguard_error_for_view", False)
+            and not getattr(request, "_formguard_field_checked", False)
+            and not attempt.csrf_refused
+        ):
             # The view promised to show formguard's errors but its form never
-            # asked: the POST may have gone through unchecked.
+            # asked: the POST may have gone through unchecked. (Not when the
+            # view never ran: Django's CSRF check refused the POST first, or
+            # formguard answered with its own page.)
             logger.error(
                 "formguard: %s refused (%s) but the view of form %r did not check it; give its form "
                 "FormGuardFormMixin, or drop form_errors=True from guard_form().",

@@ -383,17 +383,41 @@ class FormPolicy(models.Model):
         ),
     )
     flood_limit = models.CharField(
-        _("flood breaker"),
+        _("flood limit"),
         max_length=20,
         blank=True,
         validators=[validate_optional_rate],
         help_text=_(
-            "POSTs to this form from all IPs together, e.g. “200/10m”; over it the form closes by itself "
-            "for the time below and the admins get one mail. “off”: never."
+            "Submissions to this form from all IPs together, e.g. “200/10m”, counting only those that could "
+            "be a person's (sent from the form as shown, by an address not refused already). Over it, every "
+            "POST must pass the captcha for the time below and the admins get one mail. “off”: never."
+        ),
+    )
+    flood_escalation = models.PositiveIntegerField(
+        _("under a flood: captcha for everyone during"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(10)],
+        help_text=_("Then the form goes back to its usual checks by itself."),
+    )
+    flood_captcha_factor = models.PositiveSmallIntegerField(
+        _("under a flood: proof-of-work difficulty ×"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("The self-hosted captcha (ALTCHA) asks this many times the usual work while a flood lasts."),
+    )
+    flood_close = models.BooleanField(
+        _("last resort: close the form by itself"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Off unless you choose it. When, under a flood, more submissions than the limit still pass the "
+            "captcha, the form closes for the minutes below. Otherwise closing is left to a person."
         ),
     )
     flood_close_minutes = models.PositiveIntegerField(
-        _("flood breaker: close for (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)]
+        _("last resort: close for (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -449,7 +473,7 @@ def describe_reason(text: str) -> str:
         }
     match = FLOOD_REASON_RE.match(text or "")
     if match:
-        return _("flood breaker: %(posts)s sends, over its limit of %(limit)s") % {
+        return _("flood: %(posts)s sends, over the limit of %(limit)s") % {
             "posts": match.group(1),
             "limit": match.group(2),
         }
@@ -717,9 +741,12 @@ class ActionLog(models.Model):
         BANNED = "banned", _("IP banned")
         ALLOWED = "allowed", _("IP allowlisted")
         LIFTED = "lifted", _("rule lifted")
+        # Under a flood: the captcha for everyone (escalation.py), and back.
+        ESCALATED = "escalated", _("captcha for everyone (flood)")
+        ESCALATION_ENDED = "escalation_ended", _("flood measures ended")
 
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     target = models.CharField(_("form or IP"), max_length=100)
     automatic = models.BooleanField(_("automatic"), default=False)
     detail = models.CharField(_("detail"), max_length=300, blank=True)

@@ -24,9 +24,9 @@ THROTTLE, QUEUE = "notify:throttle", "notify:queue"
 def admins(event: str, *, urgent: bool = False) -> bool:
     """Queue ``event`` for the admins; mail now if the interval allows. True if mailed.
 
-    ``urgent`` (a form closed by the flood breaker, which happens once per
-    closure): mail now, with what was queued, even when ``NOTIFY_ADMINS``
-    is off.
+    ``urgent`` (a form escalated or closed by the flood breaker, which
+    happens once per escalation or closure): mail now, with what was queued,
+    even when ``NOTIFY_ADMINS`` is off.
     """
     if not conf.NOTIFY_ADMINS and not urgent:
         return False

@@ -8,22 +8,27 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 |-------|--------------|----------------------|-----------------------------|
 | 1     | allowlist    | allow, skip the rest | allow, skip the rest        |
 | 2     | closed       | 503                  | 503                         |
+| 2a    | under a flood| the captcha shown    | the policy raised: captcha  |
+|       | (escalated)  |                      | for all, strict traps       |
 | 3     | blacklist    | 403                  | 403                         |
 | 4     | country      | hide: page without   | 403 (challenge: captcha     |
 |       |              | the form; block: 403 | required instead)           |
-| 5a    | flood breaker| —                    | form closes by itself, 503  |
 | 5     | rate limit   | —                    | 429, Retry-After (shared-IP |
 |       |              |                      | mode: captcha, up to a cap) |
 | 6     | burst        | —                    | ban, 403                    |
+| 6a    | flood        | —                    | counted if it could be a    |
+|       |              |                      | person's; over: escalate    |
 | 7     | bot traps,   | —                    | per trap and rule: form     |
 |       | content rules|                      | error, captcha required, or |
 |       | per-recipient|                      | fake success (302, only     |
 |       |              |                      | after CSRF and captcha pass)|
 | 8     | captcha      | —                    | form error, input kept      |
+| 8a    | last resort  | —                    | opted in, escalated and     |
+|       |              |                      | still over: closes, 503     |
 
 Between 4 and 5, the send step of a two-step form that carries its confirm
-step's token (``confirm.py``) is marked ``verified``: the flood breaker, rate
-limit, burst, traps and captcha let it through, since its confirm step was
+step's token (``confirm.py``) is marked ``verified``: the rate limit, burst,
+flood count, traps and captcha let it through, since its confirm step was
 counted and checked; the content rules run again (the owner may have changed
 them in between).
 
@@ -44,11 +49,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import captcha, confirm, geo, ratelimits, rules, traps
+from . import captcha, confirm, escalation, geo, ratelimits, rules, traps
 from .conf import conf
 from .content import recipient_key
 from .decorators import shows_form_errors
@@ -58,6 +64,21 @@ from .policies import Closure, Policy, get_policy
 from .store import StoreUnavailable
 
 logger = logging.getLogger("formguard.pipeline")
+
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+class _CsrfProbe(CsrfViewMiddleware):
+    """Django's own CSRF check, asked in advance: a refusal is only noted here.
+
+    The CSRF middleware itself refuses (and logs) the request later, once;
+    the probe renders no failure page and logs nothing, so a flood of forged
+    POSTs costs no page and no second log line each.
+    """
+
+    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+        return reason or "rejected"
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -85,6 +106,8 @@ class Attempt:
     # The captcha was verified already (a fake success asks it first): a
     # solution is good once, and its verdict was acted on where it was asked.
     captcha_checked: bool = False
+    # The form is under a flood (escalation.py); ``policy`` is then raised.
+    escalation: escalation.Escalation | None = None
 
     @property
     def is_submission(self) -> bool:
@@ -148,9 +171,6 @@ class Attempt:
             # a customer whose form came back with an error and who sends it
             # again does not use up the allowance with each try.
             limits["recipient"] = ratelimits.Limit(f"recipient:{self.form_key}", self.recipient, policy.recipient_limit)
-        if policy.flood_limit != "off":
-            # Every POST to the form, whoever sends it: one site-wide counter.
-            limits["flood"] = ratelimits.Limit(f"flood:{self.form_key}", "*", policy.flood_limit)
         try:
             counts = ratelimits.hit(list(limits.values()), self.now.timestamp())
         except StoreUnavailable:
@@ -160,6 +180,21 @@ class Attempt:
     @property
     def wants_captcha(self) -> bool:
         return bool(self.policy.captcha_required) or self.challenged
+
+    @cached_property
+    def csrf_refused(self) -> bool:
+        """Django's CSRF check, further down the middleware, will refuse this POST.
+
+        Asked once, in advance, the way the CSRF middleware asks (it honours
+        ``csrf_exempt``); a POST it accepts is marked done, so it is not
+        checked twice.
+        """
+        request = self.request
+        if getattr(request, "csrf_processing_done", False) or self.view is None:
+            return False
+        if CSRF_MIDDLEWARE not in settings.MIDDLEWARE:
+            return False
+        return _CsrfProbe(lambda r: None).process_view(request, self.view, (), {}) is not None
 
 
 @dataclass(frozen=True)
@@ -171,7 +206,6 @@ class Usage:
     network_rate: ratelimits.Usage | None = None
     network_burst: ratelimits.Usage | None = None
     recipient: ratelimits.Usage | None = None
-    flood: ratelimits.Usage | None = None
 
 
 @dataclass(frozen=True)
@@ -348,14 +382,78 @@ def check_burst(attempt: Attempt) -> Verdict | None:
     return _burst_verdict(attempt, usage)
 
 
+def check_escalated(attempt: Attempt) -> Verdict | None:
+    """Under a flood the form's policy is raised for every request (escalation.raised):
+    its page shows the captcha, every POST must pass it, the traps are strict."""
+    found = escalation.current(attempt.form_key, attempt.now)
+    if found is not None:
+        attempt.escalation = found
+        attempt.policy = escalation.raised(attempt.policy)
+    return None
+
+
+def could_be_real(attempt: Attempt) -> bool:
+    """Whether this POST could have been a person's submission: the flood counts only these.
+
+    It carries what only a page of the form gives: a CSRF token Django
+    accepts and, on a form with formguard's field, a time token issued by a
+    GET of this form and not expired. (Addresses refused already never get
+    here: the blacklist, country, rate limit and burst come first.) A POST
+    forged without loading the form moves nothing, and what replays one
+    page's tokens meets the per-address limits first.
+    """
+    if attempt.csrf_refused:
+        return False
+    view = attempt.view
+    if view is None or not shows_form_errors(view):
+        return True  # a form without formguard's field has no time token
+    token = attempt.submitted.get(traps.TIME_FIELD, "")
+    age = traps.token_age(attempt.form_key, token, attempt.now.timestamp())
+    return age is not None and -60 <= age <= attempt.policy.time_trap_max
+
+
+def _flood_usage(attempt: Attempt, group: str) -> ratelimits.Usage | None:
+    # One site-wide counter per form, hit only by what could be real: a
+    # second round trip, paid by those POSTs alone.
+    try:
+        limit = ratelimits.Limit(f"{group}:{attempt.form_key}", "*", attempt.policy.flood_limit)
+        return ratelimits.hit([limit], attempt.now.timestamp())[0]
+    except StoreUnavailable:
+        return None
+
+
 def check_flood(attempt: Attempt) -> Verdict | None:
-    """The site-wide breaker: too many POSTs to the form from everyone closes it for a while."""
+    """The site-wide breaker: too many plausible submissions from everyone escalate the form.
+
+    Escalating (escalation.start) raises the bar for everyone, this POST
+    included; it never closes the form (see ``check_flood_last_resort``).
+    """
     policy = attempt.policy
     if not attempt.is_submission or attempt.verified or policy.flood_limit == "off":
         return None
-    usage = attempt.usage
-    flood = usage.flood if usage is not None else None
+    if attempt.escalation is not None or not could_be_real(attempt):
+        return None
+    flood = _flood_usage(attempt, "flood")
     if flood is None or not flood.exceeded:
+        return None
+    started = escalation.start(
+        attempt.form_key, posts=flood.count, limit=policy.flood_limit, seconds=policy.flood_escalation, now=attempt.now
+    ) or escalation.current(attempt.form_key, attempt.now)
+    if started is not None:
+        attempt.escalation = started
+        attempt.policy = escalation.raised(policy)
+    return None
+
+
+def check_flood_last_resort(attempt: Attempt) -> Verdict | None:
+    """Closing by itself, only where the owner opted in (``flood_close``): under a
+    flood, more submissions than the flood limit still passed every check, the
+    captcha included."""
+    policy = attempt.policy
+    if attempt.escalation is None or not policy.flood_close or not attempt.is_submission or attempt.verified:
+        return None
+    passed = _flood_usage(attempt, "flood-passed")
+    if passed is None or not passed.exceeded:
         return None
     # The form itself is closed (refusal.respond), once, by whichever process
     # claims it first; the POSTs that reach here before every process sees
@@ -367,7 +465,7 @@ def check_flood(attempt: Attempt) -> Verdict | None:
         503,
         retry_after=seconds,
         close_until=attempt.now + timedelta(seconds=seconds),
-        detail={"posts": flood.count, "limit": policy.flood_limit, "minutes": policy.flood_close_minutes},
+        detail={"posts": passed.count, "limit": policy.flood_limit, "minutes": policy.flood_close_minutes},
     )
 
 
@@ -466,7 +564,7 @@ def _fake_success_verdict(attempt: Attempt, reason: str, detail: dict[str, Any],
     CSRF check refuses gets that 403 (formguard lets it go on), a missing or
     wrong captcha solution gets the form back with the captcha's error.
     """
-    if _csrf_will_refuse(attempt):
+    if attempt.csrf_refused:
         return None
     solved = check_captcha(attempt)
     if solved is not None and not solved.allowed:
@@ -474,22 +572,6 @@ def _fake_success_verdict(attempt: Attempt, reason: str, detail: dict[str, Any],
     if solved is not None:  # let through on the record (the service was down)
         noted = (*noted, solved)
     return Verdict.refuse("traps", reason, 302, fake_success=True, detail=detail, noted=noted)
-
-
-CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
-
-
-def _csrf_will_refuse(attempt: Attempt) -> bool:
-    request = attempt.request
-    if getattr(request, "csrf_processing_done", False) or attempt.view is None:
-        return False
-    if CSRF_MIDDLEWARE not in settings.MIDDLEWARE:
-        return False
-    from django.middleware.csrf import CsrfViewMiddleware
-
-    # The same check the CSRF middleware makes (it honours csrf_exempt); on
-    # success it marks the request done, so it is not made twice.
-    return CsrfViewMiddleware(lambda r: None).process_view(request, attempt.view, (), {}) is not None
 
 
 SHARED_IP_MESSAGE = gettext_lazy(
@@ -504,7 +586,7 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
     provider = captcha.get_provider()
     if provider is None:  # not configured: the admin and check --deploy say so
         return None
-    if _csrf_will_refuse(attempt):
+    if attempt.csrf_refused:
         # Django's CSRF check, further down the middleware, refuses this POST
         # anyway; asking the provider first would let anyone spend the site's
         # captcha quota with forged POSTs.
@@ -538,14 +620,16 @@ def check_captcha(attempt: Attempt) -> Verdict | None:
 CHECKS: tuple[Check, ...] = (
     check_allowlist,
     check_closed,
+    check_escalated,
     check_blacklist,
     check_country,
     check_verified,
-    check_flood,
     check_rate_limit,
     check_burst,
+    check_flood,
     check_traps,
     check_captcha,
+    check_flood_last_resort,
 )
 
 # Checks that still run when a form's protection is switched off.

@@ -68,6 +68,9 @@ INHERITED_FIELDS = (
     "private_country",
     *TRAP_FIELDS,
     "flood_limit",
+    "flood_escalation",
+    "flood_captcha_factor",
+    "flood_close",
     "flood_close_minutes",
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
@@ -133,6 +136,9 @@ class Policy:
     sender_action: str = "refuse"
     recipient_limit: str = "3/d"
     flood_limit: str = "off"
+    flood_escalation: int = 30 * 60
+    flood_captcha_factor: int = 4
+    flood_close: bool = False
     flood_close_minutes: int = 30
     closures: tuple[Closure, ...] = ()
 

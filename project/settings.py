@@ -144,8 +144,9 @@ FORMGUARD = {
         "japanese_action": "refuse",
         # a bot that fills the hidden field is told "sent" and nothing is mailed;
         "honeypot_action": "fake_success",
-        # more than 200 POSTs in 10 minutes from everyone together (a busy
-        # day brings a few dozen) close the form for 30 minutes, by itself.
+        # more than 200 submissions in 10 minutes from everyone together (a
+        # busy day brings a few dozen) put the captcha on every POST for 30
+        # minutes; the form stays open (README "Under a flood").
         "flood_limit": "200/10m",
         "flood_close_minutes": 30,
     },

@@ -142,14 +142,16 @@ def test_checks_are_in_the_documented_order():
     assert names == [
         "check_allowlist",
         "check_closed",
+        "check_escalated",
         "check_blacklist",
         "check_country",
         "check_verified",
-        "check_flood",
         "check_rate_limit",
         "check_burst",
+        "check_flood",
         "check_traps",
         "check_captcha",
+        "check_flood_last_resort",
     ]
 
 

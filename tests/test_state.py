@@ -428,7 +428,7 @@ def test_a_reader_flush_ends_while_a_flood_goes_on(client):
         thread.join()
 
 
-def test_the_flood_breaker_closes_the_form_once_for_four_workers(site):
+def test_the_flood_breaker_escalates_the_form_once_for_four_workers(site):
     site.manage(
         "shell",
         "-c",
@@ -442,18 +442,19 @@ def test_the_flood_breaker_closes_the_form_once_for_four_workers(site):
     token = session.cookies["csrftoken"]
     # 40 customers from 40 addresses, each on a new connection (any worker).
     statuses = [post_contact(url, f"198.51.100.{n + 1}", session, token) for n in range(40)]
-    # One count across the workers: exactly 30 sent, then the form is closed.
-    assert statuses == [302] * 30 + [503] * 10, statuses
-    assert site.mails() == 30
-    # One closure, by one worker, marked automatic, whatever the others saw meanwhile.
+    # One count across the workers; past 30 the bar goes up (no captcha in
+    # these runs: the customers still get through), and the form stays open.
+    assert statuses == [302] * 40, statuses
+    assert site.mails() == 40 + 0  # the site has no ADMINS: the inquiries only
+    # One escalation, by one worker, marked automatic, whatever the others saw meanwhile.
     done = site.manage(
         "shell",
         "-c",
         "from formguard.models import ActionLog; "
-        "print([(a.action, a.automatic, a.actor, a.detail, a.until is not None) "
-        "for a in ActionLog.objects.filter(action='closed')])",
+        "print([(a.action, a.automatic, a.actor, a.detail, a.until is not None) for a in ActionLog.objects.all()])",
     )
     assert (
-        done.stdout.strip().splitlines()[-1] == "[('closed', True, 'auto', 'flood breaker: 31 POSTs over 30/d', True)]"
+        done.stdout.strip().splitlines()[-1]
+        == "[('escalated', True, 'auto', 'flood breaker: 31 POSTs over 30/d', True)]"
     )
-    assert get(url, "203.0.113.50") == 503
+    assert get(url, "203.0.113.50") == 200

@@ -15,12 +15,20 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import captcha, durations, geo, policies
+from .. import captcha, durations, escalation, geo, policies
 from ..models import SITE_WIDE, CountryMode, FormPolicy
 from ..ratelimits import parse_rate
 from .base import FormGuardAdmin
 
-DURATION_FIELDS = ("burst_window", "ban_duration", "ban_max", "ban_lookback", "time_trap_min", "time_trap_max")
+DURATION_FIELDS = (
+    "burst_window",
+    "ban_duration",
+    "ban_max",
+    "ban_lookback",
+    "time_trap_min",
+    "time_trap_max",
+    "flood_escalation",
+)
 RATE_FIELDS = ("rate_limit", "ipv6_network_rate_limit", "recipient_limit", "flood_limit")
 
 
@@ -100,6 +108,11 @@ class FormPolicyForm(forms.ModelForm):
         label=_("time trap: longest time"),
         required=False,
         help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
+    )
+    flood_escalation = DurationSecondsField(
+        label=_("under a flood: captcha for everyone during"),
+        required=False,
+        help_text=_("Then the form goes back to its usual checks by itself."),
     )
 
     class Meta:
@@ -217,8 +230,21 @@ class FormPolicyAdmin(FormGuardAdmin):
             },
         ),
         (
-            _("Flood breaker"),
-            {"fields": ["flood_limit", "flood_close_minutes"]},
+            _("Under a flood"),
+            {
+                "fields": [
+                    "flood_limit",
+                    "flood_escalation",
+                    "flood_captcha_factor",
+                    "flood_close",
+                    "flood_close_minutes",
+                ],
+                "description": _(
+                    "When more submissions than the limit arrive from everyone together, formguard raises the bar "
+                    "instead of closing: every POST must pass the captcha and the bot traps refuse where they would "
+                    "ask for it. Customers still get through. The admins get one mail; it ends by itself."
+                ),
+            },
         ),
         (
             _("Rate limit and automatic bans"),
@@ -272,6 +298,16 @@ class FormPolicyAdmin(FormGuardAdmin):
                 _("Captcha uses the provider's published test keys, which let every robot through."),
                 messages.WARNING,
             )
+        if provider is None and FormPolicy.objects.exclude(flood_limit__in=["", "off"]).exists():
+            self.message_user(
+                request,
+                _(
+                    "The flood breaker is on but no captcha is configured: under a flood formguard can only make "
+                    "the bot traps strict, and a flood that passes them reaches you. Set FORMGUARD['CAPTCHA'] "
+                    "(the self-hosted ALTCHA needs no outside service)."
+                ),
+                messages.WARNING,
+            )
         uses_country = FormPolicy.objects.exclude(country_mode__in=["", CountryMode.OFF]).exists()
         if uses_country and geo.database_info() is None:
             self.message_user(
@@ -294,21 +330,42 @@ class FormPolicyAdmin(FormGuardAdmin):
                 messages.WARNING,
             )
 
+    def _escalations(self, request: HttpRequest, form_keys: list[str]) -> None:
+        now = timezone.now()
+        for form_key in form_keys:
+            found = escalation.current(form_key, now)
+            if found is not None:
+                label = gettext("every form (site-wide)") if form_key == SITE_WIDE else form_key
+                self.message_user(request, f"[{label}] {found.describe()}", messages.WARNING)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.method == "GET":
             self._notices(request)
+            self._escalations(request, list(FormPolicy.objects.values_list("form_key", flat=True)))
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         if request.method == "GET":
             self._notices(request)
+            row = self.get_object(request, object_id)
+            if row is not None:
+                self._escalations(request, [row.form_key])
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("state"))
     def state(self, obj: FormPolicy) -> str:
-        state = policies.state_of(obj, timezone.now())
+        now = timezone.now()
+        state = policies.state_of(obj, now)
         if state.closed:
             return format_html('<strong class="fg-closed">{}</strong>', state.text)
+        found = escalation.current(obj.form_key, now)
+        if found is not None:
+            return format_html(
+                '<span class="fg-open">{}</span><br><strong class="fg-escalated" title="{}">{}</strong>',
+                state.text,
+                found.describe(),
+                gettext("captcha for everyone until %(time)s") % {"time": policies.local_time(found.until)},
+            )
         return format_html('<span class="fg-open">{}</span>', state.text)
 
     def _value(self, obj: FormPolicy, field: str) -> str:
