@@ -301,7 +301,7 @@ def test_a_store_that_cannot_be_written_is_said_once_and_recovers(tmp_path):
         assert "cannot be written" in site.manage("formguard", "status").stdout
         # The modes restored: every worker writes again, without a restart.
         _modes(state_dir, 0o600, 0o700)
-        visitors.for_seconds(3)
+        visitors.for_seconds(5)
         assert visitors.one_sender(6)[-1] == 429  # the rate limit (5/10m) counts again
         assert 1 <= site.lines(UP) <= WORKERS, site.log()
         assert site.lines(DOWN) <= WORKERS, site.log()
@@ -386,10 +386,13 @@ def test_a_full_disk_is_said_once_warned_before_and_recovers(tmp_path, small_dis
         assert "it wants at least 16 MiB" in site.manage("formguard", "status").stdout
         filler = _fill(small_disk)
         visitors.for_seconds(5)
-        print(f"a full disk: {site.lines(DOWN)} outage lines from {WORKERS} workers")
-        assert site.lines(DOWN) <= WORKERS, site.log()
+        assert 1 <= site.lines(DOWN) <= WORKERS, site.log()
+        assert site.lines(UP) == 0, site.log()
+        assert "cannot be written" in site.manage("formguard", "status").stdout
+        check = site.run("check")
+        assert "formguard.W002" in check.stdout + check.stderr
         filler.unlink()
-        visitors.for_seconds(3)
+        visitors.for_seconds(5)
         assert visitors.one_sender(6)[-1] == 429
         assert site.lines(UP) == site.lines(DOWN), site.log()
         assert "cannot be written" not in site.manage("formguard", "status").stdout

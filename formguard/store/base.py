@@ -22,9 +22,11 @@ Three kinds of state, each with the operations it needs and no more:
 When the store fails, a circuit breaker keeps a flood from waiting on it: after
 the first failure a process stops asking for ``BREAK_SECONDS`` and every
 operation fails at once (the caller follows its fallback); then one caller
-tries a write (``probe``). The outage is logged once when it starts and once
-when that write succeeds: a store that answers reads but refuses writes (a
-read-only file, a full disk) does not flap between the two.
+tries a write (``probe``) and, if it succeeds, lets operations through again.
+The outage is logged once when it starts and once when the store has answered
+for ``SETTLE_SECONDS`` without a failure: a store that answers reads but
+refuses writes (a read-only file), or some writes but not others (a full
+disk), does not flap between the two.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ logger = logging.getLogger("formguard.store")
 # frozen Redis costs one socket timeout per process per break, not one per
 # request and operation.
 BREAK_SECONDS = 2.0
+# An outage ends when the store has answered this long without a failure.
+SETTLE_SECONDS = 3.0
 
 
 class StoreUnavailable(Exception):
@@ -153,9 +157,12 @@ class Store(ABC):
     def __init__(self) -> None:
         # Round trips since the process started: read by benchmarks and tests.
         self.operations = 0
-        # The breaker: open while ``_down``; no caller asks before ``_retry_at``.
+        # An outage is on (logged once) until an operation succeeds after
+        # ``_settled_at``; while ``_broken`` no caller asks before ``_retry_at``.
         self._down = False
+        self._broken = False
         self._retry_at = 0.0
+        self._settled_at = 0.0
         self._cause = ""
         self._down_lock = threading.Lock()
 
@@ -165,16 +172,16 @@ class Store(ABC):
 
     @property
     def down(self) -> bool:
-        """True during an outage this process has seen (until a write succeeds again)."""
+        """True during an outage this process has seen."""
         return self._down
 
     def guard(self) -> None:
         """Called before each round trip: fail at once while the breaker is open;
-        after ``BREAK_SECONDS``, one caller tries a write and closes it."""
-        if not self._down:
+        after ``break_seconds``, one caller tries a write and, if it succeeds, closes it."""
+        if not self._broken:
             return
         with self._down_lock:
-            if not self._down:
+            if not self._broken:
                 return
             now = time.monotonic()
             if now < self._retry_at:
@@ -186,10 +193,18 @@ class Store(ABC):
         except Exception as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         with self._down_lock:
-            was_down, self._down = self._down, False
-        if was_down:
-            logger.warning("formguard: its state store (%s) answers again.", self.describe())
-            self.recovered()
+            self._broken = False
+            self._settled_at = time.monotonic() + SETTLE_SECONDS
+
+    def answered(self) -> None:
+        """Called after each successful round trip: ends an outage once the store has settled."""
+        if self._down and not self._broken and time.monotonic() >= self._settled_at:
+            with self._down_lock:
+                was_down = self._down and not self._broken
+                if was_down:
+                    self._down = False
+            if was_down:
+                logger.warning("formguard: its state store (%s) answers again.", self.describe())
 
     def failed(self, exc: BaseException, *, unknown: Callable[[], Any] | None = None) -> NoReturn:
         """Open the breaker, log the start of an outage once (not once per request) and
@@ -197,7 +212,7 @@ class Store(ABC):
         cause = f"{type(exc).__name__}: {exc}"
         with self._down_lock:
             first = not self._down
-            self._down = True
+            self._down = self._broken = True
             self._retry_at = time.monotonic() + self.break_seconds
             self._cause = cause
         if first:
@@ -220,9 +235,6 @@ class Store(ABC):
         What ``manage.py check`` and ``status`` try too: a store that only reads
         is not a store that counts."""
         raise NotImplementedError
-
-    def recovered(self) -> None:  # noqa: B027 (optional hook)
-        """Called once when an outage ends (a store may redo what it could not know)."""
 
     def space(self) -> tuple[int, int] | None:
         """Free bytes where the store writes, and how many it wants free; None if not on this disk."""

@@ -30,6 +30,7 @@ disk with room again is opened anew by the next try.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -72,6 +73,8 @@ WAL_LIMIT = 1 << 20
 # Free space the store wants where its file lives (measured, README "Where
 # formguard keeps its state"): below it, `check` and `status` warn.
 MIN_FREE = 16 << 20
+# Below this much free space the store counts as full (a WAL's worth and some pages).
+NEEDS_FREE = 1 << 20
 
 
 @lru_cache(maxsize=8)
@@ -223,6 +226,7 @@ class EmbeddedStore(Store):
         except (sqlite3.Error, OSError) as exc:
             self._drop()
             self.failed(exc)
+        self.answered()
         return rows
 
     def _transaction(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
@@ -242,8 +246,15 @@ class EmbeddedStore(Store):
         except (sqlite3.Error, OSError) as exc:
             self._drop()
             self.failed(exc)
+        self.answered()
 
     def probe(self) -> None:
+        # A disk nearly full takes a small write and refuses the next new
+        # page: below NEEDS_FREE the store counts as full, so the outage does
+        # not flap and `check` and `status` say what the requests meet.
+        space = self.space()
+        if space is not None and space[0] < NEEDS_FREE:
+            raise OSError(errno.ENOSPC, f"only {space[0] // 1024} KiB free beside {self.path}")
         try:
             self._connection.execute(
                 "INSERT OR REPLACE INTO claim (key, value, expires) VALUES ('store:probe', NULL, ?)",

@@ -130,10 +130,12 @@ class RedisStore(Store):
         self.guard()
         self.operations += 1
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except self._errors as exc:
             # A timeout: the command may have reached Redis, which may still run it.
             self.failed(exc, unknown=_unknown if isinstance(exc, self._timeouts) else None)
+        self.answered()
+        return result
 
     def probe(self) -> None:
         self._client.set(self._key("v", "store:probe"), b"1", px=60_000)
