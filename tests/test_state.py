@@ -84,7 +84,10 @@ class Site:
             argv = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
         process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.servers.append(process)
-        url = f"http://127.0.0.1:{port}"
+        return self.answering(f"http://127.0.0.1:{port}")
+
+    def answering(self, url: str) -> str:
+        """``url`` once the server there answers."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -92,7 +95,7 @@ class Site:
                 return url
             except requests.RequestException:
                 time.sleep(0.1)
-        raise RuntimeError(f"{command[0]} on {port} did not start")
+        raise RuntimeError(f"the server at {url} did not start")
 
     def stop(self) -> None:
         for process in self.servers:

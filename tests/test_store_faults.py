@@ -39,6 +39,12 @@ BOUND_BY_MODES = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "-
 WORKERS = 2
 # "is unavailable" / "answers again": one line each per process and outage.
 DOWN, UP = "is unavailable", ") answers again."
+# The command line speaks the demo's language (LANGUAGE_CODE "ja"): `status`
+# says "does not answer or cannot be written", "it wants at least 16 MiB";
+# the report "N refusals are not in these counts yet".
+UNWRITABLE = "応答がないか、書き込めません"
+WANTS_16_MIB = "16 MiB 以上必要です"
+NOT_YET = "件の拒否が、この件数にまだ入っていません"
 
 
 @pytest.fixture(autouse=True)
@@ -81,15 +87,13 @@ class FaultySite(Site):
             [*argv, "project.wsgi"], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log
         )
         self.servers.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url + "/admin/login/", timeout=5)
-                return url
-            except requests.RequestException:
-                time.sleep(0.1)
-        raise RuntimeError(f"gunicorn on {port} did not start: {self.log()}")
+        return self.answering(f"http://127.0.0.1:{port}")
+
+    def open_to_a_flood(self) -> Visitors:
+        """The site started, with the flood breaker off and 203.0.113.0/24 banned; its visitors."""
+        _quiet_flood_breaker(self)
+        self.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
+        return Visitors(self.start())
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
@@ -198,9 +202,7 @@ def _flusher(site: FaultySite, action: str) -> subprocess.Popen:
 def test_a_flusher_killed_holding_the_claim_leaves_no_report_silently_wrong(tmp_path):
     site = FaultySite(tmp_path)
     try:
-        site.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
-        url = site.start()
-        visitors = Visitors(url)
+        visitors = site.open_to_a_flood()
         visitors.banned(20)
         # A process dies (SIGKILL) in the middle of a flush, holding the claim.
         killed = _flusher(site, "os.kill(os.getpid(), signal.SIGKILL)")
@@ -229,7 +231,7 @@ def test_a_flusher_killed_holding_the_claim_leaves_no_report_silently_wrong(tmp_
             report, said = site.report()
             assert report["uncounted"] > 0 and report["complete"] is False
             assert report["total"] + report["uncounted"] == visitors.refused
-            assert f"{report['uncounted']} refusals are not in these counts yet" in said
+            assert f"{report['uncounted']} {NOT_YET}" in said
         finally:
             slow.kill()
             slow.wait(10)
@@ -244,10 +246,7 @@ def test_a_flusher_killed_holding_the_claim_leaves_no_report_silently_wrong(tmp_
 def test_the_state_file_deleted_under_the_running_site(tmp_path):
     site = FaultySite(tmp_path)
     try:
-        _quiet_flood_breaker(site)
-        site.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
-        url = site.start()
-        visitors = Visitors(url)
+        visitors = site.open_to_a_flood()
         visitors.banned(20)
         assert visitors.customers(3) == [302] * 3
         state = Path(f"{site.env['DEMO_DB']}-formguard")
@@ -258,7 +257,7 @@ def test_the_state_file_deleted_under_the_running_site(tmp_path):
         visitors.for_seconds(1.5)
         # A ban from the command line (which opens the file the path names now) reaches every worker in time.
         site.manage("formguard", "ban", "198.51.100.0/24", "--for", "1d")
-        delays = [wait_for(url, f"198.51.100.{n}", 403, limit=2.0) for n in range(1, 9)]
+        delays = [wait_for(visitors.url, f"198.51.100.{n}", 403, limit=2.0) for n in range(1, 9)]
         print("seconds from the ban to the site's answer, after the file was deleted:", [round(d, 2) for d in delays])
         visitors.banned(20)
         report, said = site.report()
@@ -267,7 +266,7 @@ def test_the_state_file_deleted_under_the_running_site(tmp_path):
         # Each worker said so once; no outage.
         assert 1 <= site.lines("was deleted or replaced") <= WORKERS, site.log()
         assert site.lines(DOWN) == 0, site.log()
-        assert "does not answer" not in site.manage("formguard", "status").stdout
+        assert UNWRITABLE not in site.manage("formguard", "status").stdout
         visitors.no_server_errors()
     finally:
         site.stop()
@@ -284,21 +283,19 @@ def test_a_store_that_cannot_be_written_is_said_once_and_recovers(tmp_path):
     state_dir.mkdir(mode=0o700)
     site = FaultySite(tmp_path, prefix=BOUND_BY_MODES, FORMGUARD_STATE_PATH=str(state_dir / "state.sqlite3"))
     try:
-        _quiet_flood_breaker(site)
-        site.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
+        site.manage("formguard", "status")  # makes the state file
         assert (state_dir / "state.sqlite3").exists()
         # Read-only, as the issue found it: files 0400, directory 0500, then
         # workers start (a file already open stays writable).
         _modes(state_dir, 0o400, 0o500)
-        url = site.start()
-        visitors = Visitors(url)
+        visitors = site.open_to_a_flood()
         visitors.for_seconds(5)
         # It answers reads but refuses writes: one line per worker, no flapping.
         assert 1 <= site.lines(DOWN) <= WORKERS, site.log()
         assert site.lines(UP) == 0, site.log()
         check = site.run("check")
         assert "formguard.W002" in check.stdout + check.stderr
-        assert "cannot be written" in site.manage("formguard", "status").stdout
+        assert UNWRITABLE in site.manage("formguard", "status").stdout
         # The modes restored: every worker writes again, without a restart.
         _modes(state_dir, 0o600, 0o700)
         visitors.for_seconds(5)
@@ -307,7 +304,7 @@ def test_a_store_that_cannot_be_written_is_said_once_and_recovers(tmp_path):
         assert site.lines(DOWN) <= WORKERS, site.log()
         check = site.run("check")
         assert "formguard.W002" not in check.stdout + check.stderr
-        assert "cannot be written" not in site.manage("formguard", "status").stdout
+        assert UNWRITABLE not in site.manage("formguard", "status").stdout
         # Refusals during the outage went straight to the log: every one counted.
         report, said = site.report()
         assert (report["total"], report["uncounted"]) == (visitors.refused, 0), said
@@ -375,27 +372,24 @@ def test_the_write_ahead_log_stays_small_on_a_small_disk(tmp_path, small_disk):
 def test_a_full_disk_is_said_once_warned_before_and_recovers(tmp_path, small_disk):
     site = FaultySite(tmp_path, FORMGUARD_STATE_PATH=str(small_disk / "state.sqlite3"))
     try:
-        _quiet_flood_breaker(site)
-        site.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
-        url = site.start()
-        visitors = Visitors(url)
+        visitors = site.open_to_a_flood()
         visitors.for_seconds(1)
         # 4 MiB is less than the store asks to have free: check and status warn before it runs out.
         check = site.run("check")
         assert "formguard.W008" in check.stdout + check.stderr
-        assert "it wants at least 16 MiB" in site.manage("formguard", "status").stdout
+        assert WANTS_16_MIB in site.manage("formguard", "status").stdout
         filler = _fill(small_disk)
         visitors.for_seconds(5)
         assert 1 <= site.lines(DOWN) <= WORKERS, site.log()
         assert site.lines(UP) == 0, site.log()
-        assert "cannot be written" in site.manage("formguard", "status").stdout
+        assert UNWRITABLE in site.manage("formguard", "status").stdout
         check = site.run("check")
         assert "formguard.W002" in check.stdout + check.stderr
         filler.unlink()
         visitors.for_seconds(5)
         assert visitors.one_sender(6)[-1] == 429
         assert site.lines(UP) == site.lines(DOWN), site.log()
-        assert "cannot be written" not in site.manage("formguard", "status").stdout
+        assert UNWRITABLE not in site.manage("formguard", "status").stdout
         report, said = site.report()
         assert (report["total"], report["uncounted"]) == (visitors.refused, 0), said
         visitors.no_server_errors()

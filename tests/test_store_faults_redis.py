@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from tests.test_state import _free_port
-from tests.test_store_faults import DOWN, UP, WORKERS, FaultySite, Visitors, _quiet_flood_breaker
+from tests.test_store_faults import DOWN, UNWRITABLE, UP, WORKERS, FaultySite
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -65,10 +65,7 @@ def test_a_frozen_then_killed_redis_costs_one_timeout_and_counts_each_refusal_on
     redis = Redis(tmp_path)
     site = FaultySite(tmp_path, FORMGUARD_REDIS_URL=redis.url)
     try:
-        _quiet_flood_breaker(site)
-        site.manage("formguard", "ban", "203.0.113.0/24", "--for", "1d")
-        url = site.start()
-        visitors = Visitors(url)
+        visitors = site.open_to_a_flood()
         visitors.for_seconds(1)
         before = visitors.slowest
 
@@ -85,7 +82,7 @@ def test_a_frozen_then_killed_redis_costs_one_timeout_and_counts_each_refusal_on
         # The breaker: one socket timeout (0.5 s) per request at most, not one per operation.
         assert frozen < 1.25
         assert "formguard.W002" in check.stdout + check.stderr
-        assert "does not answer or cannot be written" in status
+        assert UNWRITABLE in status
         assert 1 <= site.lines(DOWN) <= WORKERS, site.log()
         assert site.lines(UP) == site.lines(DOWN), site.log()
         report, said = site.report()
