@@ -135,9 +135,11 @@ def _from_detail(detail: bytes) -> dict[str, Any]:
 
 
 def forget() -> None:
-    """Let this process flush on its next refusal (tests)."""
+    """Let this process flush on its next refusal, and drop unsure tallies (tests)."""
     global _next_flush
     _next_flush = 0.0
+    with _unsure_lock:
+        _unsure.clear()
 
 
 def record(key: str, describe: Callable[[], Event], now: datetime) -> None:

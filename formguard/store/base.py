@@ -229,6 +229,11 @@ class Store(ABC):
             raise OutcomeUnknown(cause, unknown) from exc
         raise StoreUnavailable(cause) from exc
 
+    def forget_outage(self) -> None:
+        """Close the breaker without a word (``formguard.testing.reset()``): the next operation asks again."""
+        with self._down_lock:
+            self._down = self._broken = False
+
     def probe(self) -> None:
         """One small write, straight to the store (no breaker); raises when it fails.
 
