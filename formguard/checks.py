@@ -11,8 +11,10 @@
 | formguard.E007  | ``IPV6_PREFIX`` / ``IPV4_PREFIX`` out of range                   |
 | formguard.W001  | (deploy) the counter cache is not shared between processes       |
 | formguard.W006  | ``FormGuardMiddleware`` before ``LocaleMiddleware``               |
-| formguard.W002  | ``RATELIMIT_ENABLE = False`` switches formguard's counters off   |
 | formguard.W003  | the counter cache is Redis without socket timeouts              |
+| formguard.W002  | the state store does not answer, or answers but cannot be written |
+| formguard.W008  | little free space where the embedded store writes                |
+| formguard.W009  | the flood limit is on but no captcha is configured               |
 | formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |
 | formguard.E009  | only one of the captcha site key and secret key is set           |
 | formguard.E010  | ``CAPTCHA["ON_UNAVAILABLE"]`` is neither "open" nor "closed"     |
@@ -238,14 +240,31 @@ def check_store_answers(app_configs: Any = None, **kwargs: Any) -> list:
     from .store import get_store
 
     try:
-        get_store().read(["generation:policies"])
-    except Exception as exc:  # StoreUnavailable, or a client that cannot even be built
+        store = get_store()
+        # A write, not a read: a read-only file or a full disk still answers reads.
+        store.probe()
+    except Exception as exc:  # StoreUnavailable, sqlite3 or Redis errors, a client that cannot be built
         return [
             Warning(
-                f"formguard's state store does not answer ({exc}); until it does, requests follow "
-                f"FORMGUARD['CACHE_FAILURE'] = {conf.CACHE_FAILURE!r}.",
-                hint="For the embedded store, FORMGUARD['STATE_PATH'] must be a writable file on a local disk.",
+                f"formguard's state store does not answer or cannot be written ({type(exc).__name__}: {exc}); "
+                f"until it can, requests follow FORMGUARD['CACHE_FAILURE'] = {conf.CACHE_FAILURE!r}.",
+                hint=(
+                    "For the embedded store, FORMGUARD['STATE_PATH'] must be a file on a local disk with free "
+                    "space, which the site's user can write, in a directory it can write."
+                ),
                 id="formguard.W002",
+            )
+        ]
+    space = store.space()
+    if space is not None and space[0] < space[1]:
+        free, wanted = space
+        return [
+            Warning(
+                f"Only {free / 2**20:.1f} MiB are free where formguard's embedded store writes "
+                f"({store.describe()}); it wants at least {wanted / 2**20:.0f} MiB. When the disk is full it "
+                "cannot count, and requests follow FORMGUARD['CACHE_FAILURE'].",
+                hint="Free some space on that disk, or move the store with FORMGUARD['STATE_PATH'].",
+                id="formguard.W008",
             )
         ]
     return []
@@ -448,7 +467,7 @@ def check_flood_without_captcha(app_configs: Any = None, databases: Any = None, 
             "the staff.",
             hint="Set FORMGUARD['CAPTCHA'] (the self-hosted ALTCHA needs no outside service), or set the "
             "flood breaker to “off”.",
-            id="formguard.W008",
+            id="formguard.W009",
         )
     ]
 

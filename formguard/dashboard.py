@@ -110,7 +110,7 @@ def _chart(title: str, since: datetime, step: timedelta, steps: int, trunc: Any,
 def build(now: datetime | None = None) -> dict[str, Any]:
     from django.utils.translation import gettext as _
 
-    incidents.flush_pending()
+    uncounted = incidents.flush_for_reading()
     now = now or timezone.now()
     hourly_since = now - timedelta(hours=47)
     daily_since = now - timedelta(days=29)
@@ -143,4 +143,5 @@ def build(now: datetime | None = None) -> dict[str, Any]:
         # Counted in formguard's store per ISO week, from every process: no
         # addresses, no rows, one small counter per kind and week.
         "replies_at_risk": replyhints.week_counts(now),
+        "uncounted": uncounted,
     }

@@ -11,11 +11,19 @@ the flush first) moves the tallies into the database in batches of
 of the incident counts and one of the rules' hit counts, however many
 requests or addresses the flood has. Tallies live in the store, not in a
 process, so a worker that dies loses nothing, and a reader in any process
-(the admin, a report, the command line) calls ``flush_pending()`` first and
-reads exact counts.
+(the admin, a report, the command line) calls ``flush_for_reading()`` first
+and reads exact counts, or learns how many refusals it could not count yet.
+
+The flush claim names its holder: a reader that finds it held by a process of
+this machine that has died takes it over at once; a live holder renews it
+before each batch, so a holder that died elsewhere blocks the flush for at
+most ``FLUSH_CLAIM_TTL``.
 
 When the store is down the counts go straight to the database (one UPDATE
-per refusal): exactness wins over write volume during an outage.
+per refusal): exactness wins over write volume during an outage. A tally
+whose answer timed out (Redis frozen) may still be counted by the store when
+it resumes, so it is not written to the database but sent again, once the
+store answers, under the same event id: the store counts it once.
 
 What a request sent (sample, user agent, path, method) is made storable for
 every supported database on its way into a row (``requesttext.storable``);
@@ -28,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +50,8 @@ from django.db.models.functions import Greatest
 from .conf import conf
 from .models import BlockRule, Incident
 from .requesttext import REPLACEMENT, storable, storable_data
-from .store import Pending, Store, StoreUnavailable, get_store
+from .store import OutcomeUnknown, Pending, Store, StoreUnavailable, get_store
+from .store.base import BREAK_SECONDS, holder_gone, holder_id
 
 logger = logging.getLogger("formguard.security")
 
@@ -49,9 +59,14 @@ logger = logging.getLogger("formguard.security")
 # the most a reader moves at once.
 FLUSH_BATCH = 500
 MAX_FLUSH = 200_000
-# The flush claim outlives any sane batch; a flusher that dies frees it then.
+# The flush claim outlives any sane batch and is renewed before each; a
+# flusher that dies elsewhere frees it then (one of this machine at once).
 FLUSH_CLAIM = "incidents:flush"
-FLUSH_CLAIM_TTL = 60.0
+FLUSH_CLAIM_TTL = 15.0
+# How long a reader waits for a flush a live process is doing, and how long
+# it flushes at most before it reads.
+FLUSH_WAIT = 5.0
+FLUSH_BUDGET = 30.0
 # A tally whose first event left no detail (its process died in between)
 # gets a row made from its key after this long.
 ORPHAN_AGE = 60.0
@@ -152,9 +167,11 @@ def _from_detail(detail: bytes) -> dict[str, Any]:
 
 
 def forget() -> None:
-    """Let this process flush on its next refusal (tests)."""
+    """Let this process flush on its next refusal, and drop unsure tallies (tests)."""
     global _next_flush
     _next_flush = 0.0
+    with _unsure_lock:
+        _unsure.clear()
 
 
 def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
@@ -165,12 +182,21 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
     """
     global _next_flush
     store = get_store()
+    if _unsure:
+        _resend_unsure()
     try:
-        if store.tally(key, now.timestamp()) == 1:
-            store.annotate(key, _to_detail(_row_values(describe(), now)))
+        count = store.tally(key, now.timestamp())
+    except OutcomeUnknown as exc:
+        # The store may still count it: not in the database too.
+        _keep_unsure(exc, key, _to_detail(_row_values(describe(), now)))
+        return
     except StoreUnavailable:
         _record_without_store(key, describe, now)
         return
+    if count == 1:
+        # Counted already: without its detail the row is made from the key.
+        with contextlib.suppress(StoreUnavailable):
+            store.annotate(key, _to_detail(_row_values(describe(), now)))
     moment = time.monotonic()
     if moment >= _next_flush:
         _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
@@ -178,7 +204,7 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
         # flush that cannot run now (the store or the database busy) waits
         # for the next one rather than failing the response.
         try:
-            if store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
+            if _claim_flush(store):
                 try:
                     _flush_batch(store.pending(FLUSH_BATCH))
                 finally:
@@ -227,9 +253,69 @@ def _new_row(item: Pending, now: float, *, bare: bool = False) -> Incident | Non
     return Incident(key=item.key, count=0, **_storable(values))
 
 
+def _claim_flush(store: Store) -> bool:
+    """Claim the flush, or take it over from a process of this machine that died holding it."""
+    me = holder_id()
+    if store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL, me):
+        return True
+    other = store.get(FLUSH_CLAIM)
+    if holder_gone(other) and store.swap(FLUSH_CLAIM, other, me, FLUSH_CLAIM_TTL):
+        logger.warning("formguard: took over the incident flush from a process that died holding it (%s).", other)
+        return True
+    return False
+
+
+def _renew(store: Store) -> bool:
+    me = holder_id()
+    return store.swap(FLUSH_CLAIM, me, me, FLUSH_CLAIM_TTL)
+
+
 def _release(store: Store) -> None:
+    # Only our own claim: one taken over meanwhile is someone else's now.
     with contextlib.suppress(StoreUnavailable):
-        store.release(FLUSH_CLAIM)
+        store.swap(FLUSH_CLAIM, holder_id(), None, 0)
+
+
+# Tallies whose outcome is unknown (sent, no answer): (resend, key, detail).
+_unsure: list[tuple[Callable[[], Any], str, bytes]] = []
+_unsure_lock = threading.Lock()
+_resender: threading.Thread | None = None
+UNSURE_MAX = 10_000
+
+
+def _keep_unsure(exc: OutcomeUnknown, key: str, detail: bytes) -> None:
+    global _resender
+    with _unsure_lock:
+        if exc.retry is not None and len(_unsure) < UNSURE_MAX:
+            _unsure.append((exc.retry, key, detail))
+        # Resent when the store answers, whether or not requests come.
+        if _resender is None or not _resender.is_alive():
+            _resender = threading.Thread(target=_resend_loop, name="formguard-resend", daemon=True)
+            _resender.start()
+
+
+def _resend_loop() -> None:
+    while _unsure:
+        time.sleep(BREAK_SECONDS)
+        _resend_unsure()
+
+
+def _resend_unsure() -> None:
+    """Send again the tallies whose outcome was unknown; the store counts each once."""
+    with _unsure_lock:
+        items = list(_unsure)
+        _unsure.clear()
+    store = get_store()
+    for index, (resend, key, detail) in enumerate(items):
+        try:
+            count = resend()
+        except StoreUnavailable:
+            with _unsure_lock:
+                _unsure[:0] = items[index:]
+            return
+        if count == 1:
+            with contextlib.suppress(StoreUnavailable):
+                store.annotate(key, detail)
 
 
 # What the database says of a row it will not take (a value it refuses, a
@@ -345,29 +431,46 @@ def _record_without_store(key: str, describe: Callable[[], Event], now: datetime
 def flush_pending(since: datetime | None = None) -> int:
     """Move every pending count into its row; returns how many were moved.
 
-    Call before reading counts (reports, the admin, the CLI). Waits (up to
-    a few seconds) for a flush another process is doing.
+    Waits (up to ``FLUSH_WAIT``) for a flush another live process is doing.
+    A reader wants ``flush_for_reading()``, which says what it could not move.
     """
+    return _flush()[0]
+
+
+def flush_for_reading(since: datetime | None = None) -> int | None:
+    """Flush before reading counts; how many refusals the rows still leave out.
+
+    0: what is read is exact. A number: refusals tallied but not yet in
+    their rows (another process is flushing and did not finish in time, or
+    a tally's detail is still on its way). None: the store does not answer,
+    so what waits in it is unknown (refusals meanwhile go to the rows).
+    """
+    return _flush()[1]
+
+
+def _flush() -> tuple[int, int | None]:
     store = get_store()
     moved = 0
     try:
-        deadline = time.monotonic() + 5
-        while not store.claim(FLUSH_CLAIM, FLUSH_CLAIM_TTL):
+        deadline = time.monotonic() + FLUSH_WAIT
+        while not _claim_flush(store):
             if time.monotonic() > deadline:
-                return 0
-            time.sleep(0.02)
+                # A live process holds the flush: say how much it has not moved.
+                return 0, sum(item.count for item in store.pending(MAX_FLUSH))
+            time.sleep(0.05)
         try:
             # What is pending now, once: a flood tallying on meanwhile must
-            # not keep the reader flushing, nor outlive the claim (a second
-            # flusher would count the same tallies again).
+            # not keep the reader flushing.
             snapshot = store.pending(MAX_FLUSH)
-            stop_at = time.monotonic() + FLUSH_CLAIM_TTL / 2
+            stop_at = time.monotonic() + FLUSH_BUDGET
             for start in range(0, len(snapshot), FLUSH_BATCH):
-                moved += _flush_batch(snapshot[start : start + FLUSH_BATCH])
-                if time.monotonic() > stop_at:
+                # Renewed before each batch: a holder that lost its claim
+                # (stalled past its lifetime) stops rather than count twice.
+                if time.monotonic() > stop_at or not _renew(store):
                     break
+                moved += _flush_batch(snapshot[start : start + FLUSH_BATCH])
         finally:
             _release(store)
     except StoreUnavailable:
-        pass
-    return moved
+        return moved, None
+    return moved, sum(item.count for item in snapshot) - moved

@@ -31,6 +31,7 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import incidents
 from .conf import conf
@@ -66,6 +67,8 @@ class Report:
     samples: list[dict[str, Any]]
     measures: list[ActionLog]
     rows: list[Incident]
+    # Refusals not yet in the rows (0: exact; None: unknown, the store does not answer).
+    uncounted: int | None = 0
 
 
 def period_for_day(day: date) -> tuple[datetime, datetime]:
@@ -100,7 +103,7 @@ def build(
     refused by the close switch or a country rule, are not spam; closures are
     listed with the measures taken.
     """
-    incidents.flush_pending(since=since - timedelta(seconds=conf.INCIDENT_WINDOW))
+    uncounted = incidents.flush_for_reading(since=since - timedelta(seconds=conf.INCIDENT_WINDOW))
     rows_qs = Incident.objects.filter(last_seen__gte=since, first_seen__lt=until, monitor_only=False)
     if spam_only:
         rows_qs = rows_qs.filter(method="POST").exclude(reason__in=NOT_SPAM_REASONS)
@@ -164,7 +167,26 @@ def build(
         samples=samples,
         measures=measures,
         rows=rows,
+        uncounted=uncounted,
     )
+
+
+def uncounted_message(uncounted: int | None) -> str | None:
+    """What a reader is told when the counts it shows are not complete; None when they are."""
+    if uncounted == 0:
+        return None
+    if uncounted is None:
+        return str(
+            _(
+                "formguard's state store does not answer: refusals still waiting in it are not in these counts "
+                "(refusals meanwhile are counted straight into the log)."
+            )
+        )
+    return ngettext(
+        "%(count)d refusal is not in these counts yet: another process is still moving it into the log.",
+        "%(count)d refusals are not in these counts yet: another process is still moving them into the log.",
+        uncounted,
+    ) % {"count": uncounted}
 
 
 def _site_from_settings() -> str:
@@ -236,6 +258,10 @@ def to_csv(report: Report) -> bytes:
                 json.dumps(sample, ensure_ascii=False) if sample else "",
             ]
         )
+    message = uncounted_message(report.uncounted)
+    if message:
+        # Only when the counts above are not complete: a last row says so.
+        writer.writerow([f"# {message}"])
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
@@ -250,6 +276,9 @@ def to_json(report: Report) -> str:
         "generated": when(report.generated),
         "form_key": report.form_key,
         "total": report.total,
+        # Refusals not yet in the counts below: 0 when they are exact, null when unknown.
+        "uncounted": report.uncounted,
+        "complete": report.uncounted == 0,
         "totals": [{"reason": r, "label": str(label), "count": c} for r, label, c in report.totals],
         "senders": [
             {

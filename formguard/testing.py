@@ -57,8 +57,11 @@ def reset() -> None:
     runner's own rollback.
     """
     conf.reset()
+    store = get_store()
+    # A test that broke the store must not leave the next one falling back.
+    store.forget_outage()
     with contextlib.suppress(StoreUnavailable):
-        get_store().clear()
+        store.clear()
     generations.forget()
     rules.forget()
     refusal.forget_pages()

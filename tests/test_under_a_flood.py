@@ -167,7 +167,7 @@ def test_under_a_flood_without_a_captcha_customers_still_get_through_and_the_tra
     # tests/settings.py: no captcha configured. The owner is warned (system check, admin).
     set_policy("*", flood_limit="5/10m", time_trap_action="challenge")
     ids = {m.id for m in run_checks(databases=["default"])}
-    assert "formguard.W008" in ids
+    assert "formguard.W009" in ids
     client = Client(enforce_csrf_checks=True)
     with time_machine.travel(a_window_start(600), tick=False) as clock:
         statuses = [send_like_a_person(client, clock).status_code for _ in range(30)]

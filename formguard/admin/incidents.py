@@ -40,6 +40,13 @@ def ban_incident_ips(modeladmin: admin.ModelAdmin, request: HttpRequest, queryse
     )
 
 
+def _say_uncounted(request: HttpRequest, uncounted: int | None) -> None:
+    """Counts that leave refusals out say so, in numbers, above the page."""
+    message = reports.uncounted_message(uncounted)
+    if message:
+        messages.warning(request, message)
+
+
 class ReportForm(forms.Form):
     since = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("to (included)"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -203,7 +210,7 @@ class IncidentAdmin(FormGuardAdmin):
         return request.user.is_superuser
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        incidents.flush_pending()
+        _say_uncounted(request, incidents.flush_for_reading())
         return super().changelist_view(request, extra_context)
 
     def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
@@ -223,9 +230,11 @@ class IncidentAdmin(FormGuardAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         today = timezone.localdate()
+        built = dashboard.build()
+        _say_uncounted(request, built["uncounted"])
         context = {
             **self.admin_site.each_context(request),
-            **dashboard.build(),
+            **built,
             "title": _("formguard dashboard"),
             "opts": self.model._meta,
             "report_form": ReportForm(initial={"since": today - timedelta(days=6), "until": today}),
@@ -261,6 +270,8 @@ class IncidentAdmin(FormGuardAdmin):
         response = HttpResponse(reports.render(report, fmt), content_type=reports.FORMATS[fmt][0])
         if fmt != "html":
             response["Content-Disposition"] = f'attachment; filename="{reports.filename(report, fmt)}"'
+        # For scripts that fetch reports: "unknown" when the store did not answer.
+        response["X-Formguard-Uncounted"] = "unknown" if report.uncounted is None else str(report.uncounted)
         return response
 
     def has_ban_permission(self, request: HttpRequest) -> bool:

@@ -21,9 +21,18 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from ..conf import conf
-from .base import Pending, Store, StoreUnavailable, WindowCounter
+from .base import OutcomeUnknown, Pending, Store, StoreUnavailable, WindowCounter
 
-__all__ = ["Pending", "Store", "StoreUnavailable", "WindowCounter", "get_store", "default_state_path", "forget"]
+__all__ = [
+    "OutcomeUnknown",
+    "Pending",
+    "Store",
+    "StoreUnavailable",
+    "WindowCounter",
+    "get_store",
+    "default_state_path",
+    "forget",
+]
 
 REDIS_BACKENDS = ("django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache")
 

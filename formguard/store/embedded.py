@@ -12,12 +12,27 @@ window has ended, so a botnet of any size cannot push live counters out.
 
 Rows are reused: a window counter is one row per (check, client) whose count
 restarts when the window changes, so disk stays bounded by the clients seen
-within the longest window (expired rows are deleted once a minute).
+within the longest window (expired rows are deleted once a minute). The
+write-ahead log is checkpointed every ``WAL_PAGES`` pages and cut back to
+``WAL_LIMIT`` bytes, so it cannot grow to fill a small disk.
+
+The file can go away under a running site (``rm db.sqlite3*`` to "reset" a
+demo, a clean-up of /tmp): each process would go on writing to the deleted
+file while new ones share a new one. So every process compares, at most every
+``CHECK_INTERVAL``, the device and inode of the path with those of the file it
+opened; when they differ it moves what the old file still held (pending
+incident counts, open windows) into the file the path now names, logs it once
+and goes on there. A connection that failed is closed, so a file whose modes
+are restored (SQLite opens a file it cannot write read-only, silently) or a
+disk with room again is opened anew by the next try.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import os
 import sqlite3
 import stat
@@ -29,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import Pending, Store, WindowCounter
+
+logger = logging.getLogger("formguard.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counter (
@@ -44,9 +61,21 @@ CREATE TABLE IF NOT EXISTS tally (
 FOREVER = 1e18
 # How often each process deletes ended windows and claims.
 CLEANUP_INTERVAL = 60.0
+CLEANUP_BATCH = 5000
 # A writer waits this long for another process's write before the store
 # counts as unavailable: a stuck disk must not hang a worker.
 BUSY_TIMEOUT = 1.0
+# How often each process checks that the path still names the file it has open.
+CHECK_INTERVAL = 0.5
+# The write-ahead log is checkpointed into the database every this many pages
+# (4 KiB each; SQLite's default is 1,000) and truncated back to WAL_LIMIT.
+WAL_PAGES = 256
+WAL_LIMIT = 1 << 20
+# Free space the store wants where its file lives (measured, README "Where
+# formguard keeps its state"): below it, `check` and `status` warn.
+MIN_FREE = 16 << 20
+# Below this much free space the store counts as full (a WAL's worth and some pages).
+NEEDS_FREE = 1 << 20
 
 
 @lru_cache(maxsize=8)
@@ -91,6 +120,8 @@ def _placeholders(count: int) -> str:
 
 class EmbeddedStore(Store):
     name = "embedded"
+    # A local file fails or answers at once: try it again sooner than a server.
+    break_seconds = 1.0
 
     def __init__(self, path: str | os.PathLike[str], *, private_dir: bool = False):
         super().__init__()
@@ -115,31 +146,92 @@ class EmbeddedStore(Store):
         # flush; a crash of a process loses nothing, a power cut at most the
         # last moments of counts.
         connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+        connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         connection.executescript(SCHEMA)
         if created:
             _hand_over(path)
         return connection
+
+    def _open(self, local: threading.local) -> None:
+        connection = self._connect()
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            info = None
+        local.connection = connection
+        local.identity = None if info is None else (info.st_dev, info.st_ino)
+        local.check_at = time.monotonic() + CHECK_INTERVAL
+        local.pid = os.getpid()
+
+    def _same_file(self, local: threading.local) -> bool:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == local.identity
+
+    def _reopen(self, local: threading.local) -> None:
+        """The path names another file now, or none: move what the old one holds there."""
+        old = local.connection
+        self._open(local)
+        moved = 0
+        try:
+            old.execute("ATTACH DATABASE ? AS fresh", (self.path,))
+            old.execute("BEGIN IMMEDIATE")
+            try:
+                moved = old.execute("SELECT COALESCE(SUM(n), 0) FROM main.tally").fetchone()[0]
+                for sql in _MOVE:
+                    old.execute(sql)
+                old.execute("COMMIT")
+            except BaseException:
+                old.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            logger.error("formguard: could not move the old state file's counts to %s (%s).", self.path, exc)
+        finally:
+            old.close()
+        logger.error(
+            "formguard: its state file %s was deleted or replaced while the site ran; reopened it "
+            "(%d pending incident counts moved over).",
+            self.path,
+            moved,
+        )
 
     @property
     def _connection(self) -> sqlite3.Connection:
         local = self._local
         # A connection must not cross a fork (gunicorn's preload): each
         # process, and each thread, opens its own.
-        if getattr(local, "pid", None) != os.getpid():
-            local.connection = self._connect()
-            local.pid = os.getpid()
+        if getattr(local, "pid", None) != os.getpid() or getattr(local, "connection", None) is None:
+            self._open(local)
+        elif time.monotonic() >= local.check_at:
+            local.check_at = time.monotonic() + CHECK_INTERVAL
+            if not self._same_file(local):
+                self._reopen(local)
         return local.connection
 
+    def _drop(self) -> None:
+        # A failed connection is not kept: the next try opens the file anew.
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(sqlite3.Error):
+                connection.close()
+
     def _run(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.guard()
         self.operations += 1
         try:
             rows = self._connection.execute(sql, parameters).fetchall()
         except (sqlite3.Error, OSError) as exc:
+            self._drop()
             self.failed(exc)
         self.answered()
         return rows
 
     def _transaction(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        self.guard()
         self.operations += 1
         try:
             connection = self._connection
@@ -149,22 +241,50 @@ class EmbeddedStore(Store):
                     connection.executemany(sql, many)
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, OSError) as exc:
+            self._drop()
             self.failed(exc)
         self.answered()
+
+    def probe(self) -> None:
+        # A disk nearly full takes a small write and refuses the next new
+        # page: below NEEDS_FREE the store counts as full, so the outage does
+        # not flap and `check` and `status` say what the requests meet.
+        space = self.space()
+        if space is not None and space[0] < NEEDS_FREE:
+            raise OSError(errno.ENOSPC, f"only {space[0] // 1024} KiB free beside {self.path}")
+        try:
+            self._connection.execute(
+                "INSERT OR REPLACE INTO claim (key, value, expires) VALUES ('store:probe', NULL, ?)",
+                (time.time() + 60,),
+            )
+        except BaseException:
+            self._drop()
+            raise
+
+    def space(self) -> tuple[int, int] | None:
+        try:
+            info = os.statvfs(Path(self.path).parent)
+        except OSError:
+            return None
+        return info.f_bavail * info.f_frsize, MIN_FREE
 
     def _maybe_clean_up(self, now: float) -> None:
         if now < self._next_cleanup:
             return
         self._next_cleanup = now + CLEANUP_INTERVAL
-        self._transaction(
-            [
-                ("DELETE FROM counter WHERE expires < ?", [(now,)]),
-                ("DELETE FROM claim WHERE expires < ?", [(now,)]),
-            ]
+        # A batch at a time: one transaction must not grow the write-ahead
+        # log by megabytes after a flood's windows end (50,000 rows: 4 MiB).
+        deleted = self._run(
+            "DELETE FROM counter WHERE key IN (SELECT key FROM counter WHERE expires < ? LIMIT ?) RETURNING 1",
+            (now, CLEANUP_BATCH),
         )
+        self._run("DELETE FROM claim WHERE expires < ?", (now,))
+        if len(deleted) == CLEANUP_BATCH:
+            self._next_cleanup = now + 1.0  # more ended windows: the next batch soon
 
     def hit(self, counters: Sequence[WindowCounter]) -> list[int]:
         now = time.time()
@@ -190,15 +310,29 @@ class EmbeddedStore(Store):
             ]
         )
 
-    def claim(self, key: str, ttl: float) -> bool:
+    def claim(self, key: str, ttl: float, holder: str = "") -> bool:
         now = time.time()
         rows = self._run(
-            "INSERT INTO claim (key, value, expires) VALUES (?, NULL, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = NULL, expires = excluded.expires WHERE claim.expires < ? "
-            "RETURNING 1",
-            (key, now + ttl, now),
+            "INSERT INTO claim (key, value, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires "
+            "WHERE claim.expires < ? RETURNING 1",
+            (key, json.dumps(holder), now + ttl, now),
         )
         return bool(rows)
+
+    def swap(self, key: str, holder: str, new: str | None, ttl: float) -> bool:
+        now = time.time()
+        if new is None:
+            sql, parameters = (
+                "DELETE FROM claim WHERE key = ? AND value = ? AND expires >= ? RETURNING 1",
+                (key, json.dumps(holder), now),
+            )
+        else:
+            sql, parameters = (
+                "UPDATE claim SET value = ?, expires = ? WHERE key = ? AND value = ? AND expires >= ? RETURNING 1",
+                (json.dumps(new), now + ttl, key, json.dumps(holder), now),
+            )
+        return bool(self._run(sql, parameters))
 
     def release(self, key: str) -> None:
         self._run("DELETE FROM claim WHERE key = ?", (key,))
@@ -243,7 +377,21 @@ class EmbeddedStore(Store):
         self._transaction([(f"DELETE FROM {table}", [()]) for table in ("counter", "claim", "tally")])  # noqa: S608
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
+        self._drop()
         self._local = threading.local()
+
+
+# What ``_reopen`` moves from a deleted file (main) into the one the path names
+# now (fresh): the pending incident counts and the counters, added to what the
+# fresh file counted meanwhile; generations grow, so every process reloads.
+_MOVE = (
+    "INSERT INTO fresh.tally (key, n, last, detail) SELECT key, n, last, detail FROM main.tally WHERE true "
+    "ON CONFLICT (key) DO UPDATE SET n = n + excluded.n, last = MAX(last, excluded.last), "
+    "detail = COALESCE(detail, excluded.detail)",
+    "INSERT INTO fresh.counter (key, window, n, expires) SELECT key, window, n, expires FROM main.counter "
+    "WHERE true ON CONFLICT (key) DO UPDATE SET "
+    "n = CASE WHEN excluded.window = window THEN n + excluded.n WHEN excluded.window > window THEN excluded.n "
+    "ELSE n END, window = MAX(window, excluded.window), expires = MAX(expires, excluded.expires)",
+    "DELETE FROM main.tally",
+    "DELETE FROM main.counter",
+)

@@ -9,11 +9,20 @@ the client is made once per process on its own connection pool, from the
 cache alias's ``LOCATION`` and ``OPTIONS`` (so the socket timeouts set there
 apply). With django-redis, its documented ``get_redis_connection(alias)`` gives
 the cache's own pool.
+
+A Redis that stops answering (frozen, a network partition) runs what it had
+received when it resumes: a tally whose answer timed out may still be
+counted. So each tally carries an event id that the script records for
+``EVENT_TTL`` seconds and counts once: the caller keeps the timed-out tally
+(``OutcomeUnknown``) and sends it again when Redis answers, and whichever of
+the two runs first counts it. Nothing is counted a second time in the
+database meanwhile.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +39,11 @@ end
 return counts
 """
 
+# KEYS[3]: the event's id, counted once (a resent tally finds it).
 TALLY = """
+if not redis.call('SET', KEYS[3], 1, 'NX', 'EX', ARGV[3]) then
+    return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+end
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
@@ -53,6 +66,16 @@ for i = 1, #ARGV, 2 do
 end
 return 0
 """
+
+SWAP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1
+"""
+
+# How long Redis remembers a tally's event id: a tally sent just before Redis
+# froze runs when it resumes, and its resend follows within seconds of that.
+EVENT_TTL = 120
 
 # Options of Django's RedisCache that are not connection-pool options.
 _DJANGO_ONLY_OPTIONS = ("serializer", "pool_class", "parser_class")
@@ -88,11 +111,13 @@ class RedisStore(Store):
         self.alias = alias
         self.prefix = prefix
         self._errors = (redis.RedisError, OSError)
+        self._timeouts = (redis.TimeoutError, TimeoutError)
         self._client = client_for_alias(alias)
         self._hit = self._client.register_script(HIT)
         self._tally = self._client.register_script(TALLY)
         self._annotate = self._client.register_script(ANNOTATE)
         self._settle = self._client.register_script(SETTLE)
+        self._swap = self._client.register_script(SWAP)
         self._tallies = (f"{prefix}:tally:n", f"{prefix}:tally:last", f"{prefix}:tally:detail")
 
     def describe(self) -> str:
@@ -101,14 +126,19 @@ class RedisStore(Store):
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}:{kind}:{key}"
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, fn: Any, *args: Any, _unknown: Any = None, **kwargs: Any) -> Any:
+        self.guard()
         self.operations += 1
         try:
             result = fn(*args, **kwargs)
         except self._errors as exc:
-            self.failed(exc)
+            # A timeout: the command may have reached Redis, which may still run it.
+            self.failed(exc, unknown=_unknown if isinstance(exc, self._timeouts) else None)
         self.answered()
         return result
+
+    def probe(self) -> None:
+        self._client.set(self._key("v", "store:probe"), b"1", px=60_000)
 
     def hit(self, counters: Sequence[WindowCounter]) -> list[int]:
         keys = [self._key("w", f"{c.key}:{c.window}") for c in counters]
@@ -124,8 +154,13 @@ class RedisStore(Store):
             pipe.incr(self._key("g", key))
         self._call(pipe.execute)
 
-    def claim(self, key: str, ttl: float) -> bool:
-        return bool(self._call(self._client.set, self._key("v", key), b"", nx=True, px=max(1, int(ttl * 1000))))
+    def claim(self, key: str, ttl: float, holder: str = "") -> bool:
+        px = max(1, int(ttl * 1000))
+        return bool(self._call(self._client.set, self._key("v", key), json.dumps(holder), nx=True, px=px))
+
+    def swap(self, key: str, holder: str, new: str | None, ttl: float) -> bool:
+        args = [json.dumps(holder), "" if new is None else json.dumps(new), max(1, int(ttl * 1000))]
+        return bool(self._call(self._swap, keys=[self._key("v", key)], args=args))
 
     def release(self, key: str) -> None:
         self._call(self._client.delete, self._key("v", key))
@@ -139,7 +174,13 @@ class RedisStore(Store):
         self._call(self._client.set, self._key("v", key), json.dumps(value), px=px)
 
     def tally(self, key: str, now: float) -> int:
-        return int(self._call(self._tally, keys=self._tallies[:2], args=[key, repr(now)]))
+        keys = [*self._tallies[:2], self._key("e", os.urandom(8).hex())]
+        args = [key, repr(now), EVENT_TTL]
+
+        def resend() -> int:
+            return int(self._call(self._tally, keys=keys, args=args))
+
+        return int(self._call(self._tally, keys=keys, args=args, _unknown=resend))
 
     def annotate(self, key: str, detail: bytes) -> None:
         # Not for a tally a flush has just settled: nothing would delete it.

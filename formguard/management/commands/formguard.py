@@ -38,7 +38,7 @@ from formguard.conf import conf
 from formguard.decorators import discover_form_keys
 from formguard.ip import network_text, parse_network
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy, describe_reason
-from formguard.store import StoreUnavailable, get_store
+from formguard.store import get_store
 
 # Networks wider than these are refused without --force: 0.0.0.0/0 would
 # lock out every visitor with one typo.
@@ -231,13 +231,25 @@ class Command(BaseCommand):
         else:
             where = _("Redis (cache %(alias)s), shared by every process that names it") % {"alias": store.alias}
         try:
-            store.read(["generation:policies"])
-        except StoreUnavailable as exc:
+            # A write, as the site's requests make: a store that only reads cannot count.
+            store.probe()
+        except Exception as exc:  # sqlite3 or Redis errors
             self.stdout.write(
-                self.style.ERROR(_("State: %(where)s — does not answer: %(error)s") % {"where": where, "error": exc})
+                self.style.ERROR(
+                    _("State: %(where)s — does not answer or cannot be written: %(error)s")
+                    % {"where": where, "error": f"{type(exc).__name__}: {exc}"}
+                )
             )
             return
         self.stdout.write(_("State: %(where)s") % {"where": where})
+        space = store.space()
+        if space is not None:
+            free, wanted = space
+            line = _("Free space where it writes: %(free)s MiB (it wants at least %(wanted)s MiB)") % {
+                "free": f"{free / 2**20:.1f}",
+                "wanted": f"{wanted / 2**20:.0f}",
+            }
+            self.stdout.write(self.style.WARNING(line) if free < wanted else line)
 
     def handle_status(self, **options: Any) -> None:
         now = timezone.now()
@@ -482,6 +494,9 @@ class Command(BaseCommand):
             raise CommandError(_("--until must come after --since."))
         report = reports.build(start, end, form_key=form, include_personal=include_personal, site=site)
         data = reports.render(report, format)
+        missing = reports.uncounted_message(report.uncounted)
+        if missing:
+            self.stderr.write(self.style.WARNING(missing))
         if output:
             with open(output, "wb") as handle:
                 handle.write(data)
