@@ -1,7 +1,7 @@
 """formguard against a lean bare form view and the floor, in one run (issue 24).
 Prints numbers; asserts nothing.
 
-    .venv/py311/bin/python bench/lean.py [--rounds 20] [--batch 200] [--only REGEX]
+    .venv/py311/bin/python bench/lean.py [--rounds 15] [--batch 120] [--only REGEX]
 
 About 2.5 minutes with the defaults on 2 cores. Every request goes through
 Django's ``WSGIHandler`` in process (the whole middleware stack, DEBUG off, no
@@ -248,7 +248,9 @@ def variants(all_stores: dict[str, Store]) -> list[Variant]:
             if store.key == "embedded"
             else f"≤ django-ratelimit alone [{store.label}]"
         )
-        made.append(Variant("formguard passing POST", "pass", store, GUARDED, JP_ADDRESSES, 302, passing, target=target))
+        made.append(
+            Variant("formguard passing POST", "pass", store, GUARDED, JP_ADDRESSES, 302, passing, target=target)
+        )
     for key in ("embedded", "redis"):
         if key not in all_stores:
             continue
@@ -303,6 +305,7 @@ def measure(wsgi: Wsgi, chosen: list[Variant], rounds: int, size: int, warmup: i
             order.reverse()
         for variant in order:
             run_batch(wsgi, variant, round_no, size, warmup)
+        print(f"round {round_no + 1}/{rounds} done", file=sys.stderr, flush=True)
 
 
 def ratio(variant: Variant, reference: Variant) -> float:
@@ -357,15 +360,17 @@ def table(chosen: list[Variant], lean: Variant, floor: Variant) -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
         if n == 0:
             lines.append(
-                "|" + "|".join("-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
+                "|"
+                + "|".join("-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths))
+                + "|"
             )
     return lines
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=20, help="rounds (default 20)")
-    parser.add_argument("--batch", type=int, default=200, help="timed requests per variant per round (default 200)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds (default 15)")
+    parser.add_argument("--batch", type=int, default=120, help="timed requests per variant per round (default 120)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests before each batch (default 5)")
     parser.add_argument("--only", default="", help="only variants whose title matches this regex (references always)")
     return parser.parse_args()

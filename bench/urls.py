@@ -12,8 +12,8 @@ its guarded and rate-limited copies, and the floor (bench/views.py).
 from django.urls import path
 from django_ratelimit.decorators import ratelimit
 
-from project.contact.views import ContactView, InquiryView
 from bench import views as lean_views
+from project.contact.views import ContactView, InquiryView
 from project.urls import urlpatterns as demo_urlpatterns
 
 # The demo's form without GuardedFormMixin: the same work.
