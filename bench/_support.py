@@ -24,14 +24,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Django accepts the unmasked secret as the form's token: one cookie serves every request.
 CSRF_SECRET = "benchbenchbenchbenchbenchbench12"
-BODY = urlencode(
-    {
-        "csrfmiddlewaretoken": CSRF_SECRET,
-        "name": "山田太郎",
-        "email": "taro@example.jp",
-        "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-    }
-).encode()
+# The demo's contact form as a person fills it in (the benches add formguard's trap fields).
+FIELDS = {
+    "csrfmiddlewaretoken": CSRF_SECRET,
+    "name": "山田太郎",
+    "email": "taro@example.jp",
+    "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
+}
+BODY = urlencode(FIELDS).encode()
+
+# Japanese addresses (the country filter admits them); a banned /16 and one banned IP in China.
+JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
+JP_ONE = ["133.1.9.9"]
+BANNED_RANGE = "114.114.0.0/16"
+BANNED_ADDRESSES = [f"114.114.{i // 250}.{i % 250 + 1}" for i in range(500)]
+BANNED_ONE = ["114.200.0.9"]
 
 
 class Wsgi:

@@ -60,7 +60,17 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import CSRF_SECRET, Redis, Wsgi, median  # noqa: E402
+from bench._support import (  # noqa: E402
+    BANNED_ADDRESSES,
+    BANNED_ONE,
+    BANNED_RANGE,
+    FIELDS,
+    JP_ADDRESSES,
+    JP_ONE,
+    Redis,
+    Wsgi,
+    median,
+)
 
 LEAN = "/bench/lean/"
 FLOOR = "/bench/floor/"
@@ -70,19 +80,6 @@ GUARDED = "/bench/lean/guarded/"
 CLOSED = "/bench/lean/closed/"
 LIMITED = "/bench/lean/limited/"
 
-# Japanese addresses (the country filter admits them); a banned /16 and one banned IP.
-JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
-JP_ONE = ["133.1.9.9"]
-BANNED_RANGE = "114.114.0.0/16"
-BANNED_ADDRESSES = [f"114.114.{i // 250}.{i % 250 + 1}" for i in range(500)]
-BANNED_ONE = ["114.200.0.9"]
-
-FIELDS = {
-    "csrfmiddlewaretoken": CSRF_SECRET,
-    "name": "山田太郎",
-    "email": "taro@example.jp",
-    "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-}
 
 # On top of the demo's DEFAULT_POLICY, in the site-wide row: limits no run reaches
 # (every POST has the same sender address, and the flood breaker counts them all),
