@@ -24,14 +24,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Django accepts the unmasked secret as the form's token: one cookie serves every request.
 CSRF_SECRET = "benchbenchbenchbenchbenchbench12"
-BODY = urlencode(
-    {
-        "csrfmiddlewaretoken": CSRF_SECRET,
-        "name": "山田太郎",
-        "email": "taro@example.jp",
-        "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-    }
-).encode()
+# The demo's contact form as a person fills it in (the benches add formguard's trap fields).
+FIELDS = {
+    "csrfmiddlewaretoken": CSRF_SECRET,
+    "name": "山田太郎",
+    "email": "taro@example.jp",
+    "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
+}
+BODY = urlencode(FIELDS).encode()
+
+# Japanese addresses (the country filter admits them); a banned /16 and one banned IP in China.
+JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
+JP_ONE = ["133.1.9.9"]
+BANNED_RANGE = "114.114.0.0/16"
+BANNED_ADDRESSES = [f"114.114.{i // 250}.{i % 250 + 1}" for i in range(500)]
+BANNED_ONE = ["114.200.0.9"]
 
 
 class Wsgi:
@@ -43,7 +50,15 @@ class Wsgi:
         self.handler = WSGIHandler()
 
     def post(self, path: str, address: str, body: bytes = BODY) -> tuple[float, int]:
-        environ = post_environ(path, address, body, f"csrftoken={CSRF_SECRET}")
+        return self.send(post_environ(path, address, body, f"csrftoken={CSRF_SECRET}"))
+
+    def get(self, path: str, address: str) -> tuple[float, int]:
+        environ = post_environ(path, address, b"", f"csrftoken={CSRF_SECRET}")
+        environ.update(REQUEST_METHOD="GET", CONTENT_TYPE="", CONTENT_LENGTH="")
+        return self.send(environ)
+
+    def send(self, environ: dict) -> tuple[float, int]:
+        """Time one request through the handler: (seconds, status)."""
         status = []
         start = time.perf_counter()
         response = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
@@ -84,13 +99,15 @@ def stop(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
 
 
 class Redis:
-    """A Redis to bench against: FORMGUARD_TEST_REDIS_URL, or a throwaway redis-server.
+    """A Redis to bench against: FORMGUARD_BENCH_REDIS_URL or FORMGUARD_TEST_REDIS_URL,
+    or a throwaway redis-server.
 
-    ``url`` is None when neither is there; ``why_not`` then says why.
+    ``url`` is None when none is there; ``why_not`` then says why.
     """
 
     def __init__(self) -> None:
-        self.url: str | None = os.environ.get("FORMGUARD_TEST_REDIS_URL") or None
+        self.env = next((n for n in ("FORMGUARD_BENCH_REDIS_URL", "FORMGUARD_TEST_REDIS_URL") if os.environ.get(n)), "")
+        self.url: str | None = os.environ.get(self.env) if self.env else None
         self.why_not = ""
         self.owned = False
         self._proc: subprocess.Popen | None = None
@@ -121,7 +138,7 @@ class Redis:
     def label(self) -> str:
         if not self.url:
             return f"Redis: not available ({self.why_not})"
-        return f"Redis: {self.url} ({'throwaway redis-server' if self.owned else 'FORMGUARD_TEST_REDIS_URL'})"
+        return f"Redis: {self.url} ({'throwaway redis-server' if self.owned else self.env})"
 
     def close(self) -> None:
         stop(self._proc)

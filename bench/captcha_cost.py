@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import CSRF_SECRET, Wsgi, median  # noqa: E402
+from bench._support import FIELDS, Wsgi, median  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--requests", type=int, default=400, help="timed POSTs per variant (default 400)")
@@ -61,12 +61,6 @@ from formguard.testing import reset  # noqa: E402
 
 ROUNDS = 10
 DIFFICULTY = 2000
-FIELDS = {
-    "csrfmiddlewaretoken": CSRF_SECRET,
-    "name": "山田太郎",
-    "email": "taro@example.jp",
-    "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-}
 
 
 def policies_for_the_run() -> None:

@@ -57,7 +57,18 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import CSRF_SECRET, Redis, Wsgi, goal_mark, median  # noqa: E402
+from bench._support import (  # noqa: E402
+    BANNED_ADDRESSES,
+    BANNED_ONE,
+    BANNED_RANGE,
+    FIELDS,
+    JP_ADDRESSES,
+    JP_ONE,
+    Redis,
+    Wsgi,
+    goal_mark,
+    median,
+)
 
 ROUNDS = 10
 WARMUP = 20
@@ -66,14 +77,6 @@ GOAL_REFUSAL = 0.5
 BARE_PATH = "/bench/bare/"
 GUARDED_PATH = "/contact/"
 RATELIMIT_PATH = "/bench/ratelimit/"
-# Django accepts the unmasked secret as the form's token: one cookie serves every request.
-
-# Japanese addresses (the country filter admits them); a banned /16 and one banned IP in China.
-JP_ADDRESSES = [f"133.1.{i // 250}.{i % 250 + 1}" for i in range(500)]
-JP_ONE = ["133.1.9.9"]
-BANNED_RANGE = "114.114.0.0/16"
-BANNED_ADDRESSES = [f"114.114.{i // 250}.{i % 250 + 1}" for i in range(500)]
-BANNED_ONE = ["114.200.0.9"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -112,16 +115,8 @@ from formguard import incidents, policies, rules  # noqa: E402
 from formguard.models import BlockRule, FormPolicy, Incident  # noqa: E402
 from formguard.testing import trap_fields  # noqa: E402
 
-BODY = urlencode(
-    {
-        "csrfmiddlewaretoken": CSRF_SECRET,
-        "name": "山田太郎",
-        "email": "taro@example.jp",
-        "message": "お問い合わせです。営業時間と定休日を教えてください。よろしくお願いします。",
-        # As a browser sends it: a form shown a minute ago (formguard's bot traps, issue 12).
-        **trap_fields("contact", age=60),
-    }
-).encode()
+# As a browser sends it: a form shown a minute ago (formguard's bot traps, issue 12).
+BODY = urlencode({**FIELDS, **trap_fields("contact", age=60)}).encode()
 
 # The state layer issue 9 builds; absent on older code, where the formguard
 # variants run on today's cache setup instead.
