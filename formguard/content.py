@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -28,9 +28,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Reason, TrapAction
 from .traps import OWN_FIELDS, Finding
-
-if TYPE_CHECKING:
-    from .policies import Policy
 
 # Shorter messages pass without kana: Japanese business requests written in
 # kanji alone are short (資料請求 4, 見積依頼 4, 至急見積希望 6,
@@ -194,6 +191,23 @@ def is_disposable(domain: str) -> bool:
     return any(".".join(parts[i:]) in blocklist for i in range(len(parts) - 1))
 
 
+class ContentSettings(Protocol):
+    """What the rules read of a policy: ``policies.Policy`` is one, and builds its rules here.
+
+    A protocol rather than the ``Policy`` class, so that the policy can hold its compiled
+    rules without the two modules importing each other.
+    """
+
+    message_field: str
+    email_field: str
+    japanese_action: str
+    links_action: str
+    max_links: int
+    ng_words_action: str
+    ng_words: str
+    sender_action: str
+
+
 @dataclass(frozen=True)
 class ContentRules:
     """One policy's content rules, ready to run."""
@@ -208,7 +222,7 @@ class ContentRules:
     sender_action: str
 
     @classmethod
-    def of(cls, policy: Policy) -> ContentRules:
+    def of(cls, policy: ContentSettings) -> ContentRules:
         # Whitespace inside a word is ignored, as it is in the text (_ng_pattern).
         words = {"".join(normalize(w).split()) for w in policy.ng_words.splitlines()} - {""}
         return cls(

@@ -122,7 +122,6 @@ def test_strongly_connected_finds_a_circle():
     assert strongly_connected(graph) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 21: three circles (captcha/pipeline/..., conf-ip, content-policies)")
 def test_no_import_circle_inside_formguard():
     circles = strongly_connected(import_graph())
     assert circles == [], "import circles: " + "; ".join(" <-> ".join(group) for group in circles)

@@ -35,8 +35,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from formguard import actors, captcha, diagnosis, durations, geo, policies, reports, rules
 from formguard.conf import conf
-from formguard.decorators import discover_form_keys
 from formguard.ip import network_text, parse_network
+from formguard.marks import discover_form_keys
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy, describe_reason
 from formguard.store import get_store
 
