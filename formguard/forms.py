@@ -58,7 +58,7 @@ def render_traps(request: HttpRequest) -> str:
             label=_("Leave this field empty"),
         )
     if policy.time_trap_action != "off" or policy.flood_limit != "off":
-        # The flood breaker counts only POSTs that carry it (pipeline.could_be_real).
+        # The flood breaker counts only POSTs that carry it (steps.flood.could_be_real).
         token = _time_token(request, attempt.form_key, policy.time_trap_max, attempt.now.timestamp())
         html += format_html('<input type="hidden" name="{}" value="{}">', traps.TIME_FIELD, token)
     return html

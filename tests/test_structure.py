@@ -137,3 +137,19 @@ def test_no_module_over_400_lines():
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert too_big == {}, f"modules over {MAX_LINES} lines: {too_big}"
+
+
+def _readme_steps() -> list[str]:
+    """The step column of the README's table of what a request goes through, top to bottom."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| order | check | step") :].split("\n\n", 1)[0]
+    return [row.split("|")[3].strip().strip("`") for row in table.splitlines()[2:]]
+
+
+def test_the_readme_table_lists_the_steps_in_the_pipelines_order():
+    from formguard.pipeline import CHECKS
+
+    in_code = [check.__module__.rpartition(".")[2] for check in CHECKS]
+    # A module with two checks of one shape (rate limit and burst) has a row for each.
+    assert _readme_steps() == in_code
+    assert {check.__module__.rpartition(".")[0] for check in CHECKS} == {"formguard.steps"}
