@@ -23,7 +23,7 @@ from .. import dashboard, durations, geo, incidents, reports, rules
 from ..forms import FIELD_LABELS
 from ..models import Incident, Reason, TrapAction
 from .base import CountryFilter, FormGuardAdmin
-from .policies import format_rate
+from .policy_form import format_rate
 
 
 @admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])
