@@ -18,7 +18,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache, lru_cache
 from typing import Protocol
 
@@ -194,18 +194,12 @@ def is_disposable(domain: str) -> bool:
 class ContentSettings(Protocol):
     """What the rules read of a policy: ``policies.Policy`` is one, and builds its rules here.
 
-    A protocol rather than the ``Policy`` class, so that the policy can hold its compiled
-    rules without the two modules importing each other.
+    The owner's NG words as typed, and every other field of ``ContentRules`` by the same
+    name. A protocol rather than the ``Policy`` class, so that the policy can hold its
+    compiled rules without the two modules importing each other.
     """
 
-    message_field: str
-    email_field: str
-    japanese_action: str
-    links_action: str
-    max_links: int
-    ng_words_action: str
     ng_words: str
-    sender_action: str
 
 
 @dataclass(frozen=True)
@@ -225,16 +219,8 @@ class ContentRules:
     def of(cls, policy: ContentSettings) -> ContentRules:
         # Whitespace inside a word is ignored, as it is in the text (_ng_pattern).
         words = {"".join(normalize(w).split()) for w in policy.ng_words.splitlines()} - {""}
-        return cls(
-            message_field=policy.message_field,
-            email_field=policy.email_field,
-            japanese_action=policy.japanese_action,
-            links_action=policy.links_action,
-            max_links=policy.max_links,
-            ng_words_action=policy.ng_words_action,
-            ng_words=_ng_pattern(words),
-            sender_action=policy.sender_action,
-        )
+        copied = {f.name: getattr(policy, f.name) for f in fields(cls) if f.name != "ng_words"}
+        return cls(ng_words=_ng_pattern(words), **copied)
 
     def check(self, post: Mapping[str, str], ignored: Collection[str] = ()) -> list[Finding]:
         """What the rules find in ``post``; ``ignored``: more fields no person types in (tokens)."""
