@@ -135,16 +135,23 @@ def test_no_module_over_400_lines():
 
 
 def _readme_steps() -> list[str]:
-    """The step column of the README's table of what a request goes through, top to bottom."""
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    """The step column of the docs' table of what a request goes through, top to bottom."""
+    readme = (PACKAGE.parent / "docs" / "pipeline.md").read_text(encoding="utf-8")
     table = readme[readme.index("| order | check | step") :].split("\n\n", 1)[0]
     return [row.split("|")[3].strip().strip("`") for row in table.splitlines()[2:]]
 
 
-def test_the_readme_table_lists_the_steps_in_the_pipelines_order():
+def test_the_docs_table_lists_the_steps_in_the_pipelines_order():
     from formguard.pipeline import CHECKS
 
     in_code = [check.__module__.rpartition(".")[2] for check in CHECKS]
     # A module with two checks of one shape (rate limit and burst) has a row for each.
     assert _readme_steps() == in_code
     assert {check.__module__.rpartition(".")[0] for check in CHECKS} == {"formguard.steps"}
+
+
+def test_the_readme_is_short_and_links_every_doc_page():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 250
+    pages = sorted(p.name for p in (PACKAGE.parent / "docs").glob("*.md") if p.name != "index.md")
+    assert pages and [p for p in pages if f"(docs/{p})" not in readme] == []
