@@ -18,6 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
+from .addresses import parse_network
+
 # Defaults for the site-wide policy row, used when that row is first created.
 # After that the admin is the place to change them.
 DEFAULT_POLICY: dict[str, Any] = {
@@ -203,9 +205,6 @@ DEFAULTS: dict[str, Any] = {
 
 @lru_cache(maxsize=64)
 def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    # ip.py reads this module; imported here, when settings are first read.
-    from .ip import parse_network
-
     # A dual-stack server reports an IPv4 proxy as ::ffff:10.0.0.2, and the
     # peer is unwrapped to IPv4 before it is compared: a mapped entry must be
     # unwrapped the same way (parse_network), or it never matches. Strict

@@ -18,9 +18,9 @@ import re
 import sys
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -28,9 +28,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Reason, TrapAction
 from .traps import OWN_FIELDS, Finding
-
-if TYPE_CHECKING:
-    from .policies import Policy
 
 # Shorter messages pass without kana: Japanese business requests written in
 # kanji alone are short (資料請求 4, 見積依頼 4, 至急見積希望 6,
@@ -194,6 +191,17 @@ def is_disposable(domain: str) -> bool:
     return any(".".join(parts[i:]) in blocklist for i in range(len(parts) - 1))
 
 
+class ContentSettings(Protocol):
+    """What the rules read of a policy: ``policies.Policy`` is one, and builds its rules here.
+
+    The owner's NG words as typed, and every other field of ``ContentRules`` by the same
+    name. A protocol rather than the ``Policy`` class, so that the policy can hold its
+    compiled rules without the two modules importing each other.
+    """
+
+    ng_words: str
+
+
 @dataclass(frozen=True)
 class ContentRules:
     """One policy's content rules, ready to run."""
@@ -208,19 +216,11 @@ class ContentRules:
     sender_action: str
 
     @classmethod
-    def of(cls, policy: Policy) -> ContentRules:
+    def of(cls, policy: ContentSettings) -> ContentRules:
         # Whitespace inside a word is ignored, as it is in the text (_ng_pattern).
         words = {"".join(normalize(w).split()) for w in policy.ng_words.splitlines()} - {""}
-        return cls(
-            message_field=policy.message_field,
-            email_field=policy.email_field,
-            japanese_action=policy.japanese_action,
-            links_action=policy.links_action,
-            max_links=policy.max_links,
-            ng_words_action=policy.ng_words_action,
-            ng_words=_ng_pattern(words),
-            sender_action=policy.sender_action,
-        )
+        copied = {f.name: getattr(policy, f.name) for f in fields(cls) if f.name != "ng_words"}
+        return cls(ng_words=_ng_pattern(words), **copied)
 
     def check(self, post: Mapping[str, str], ignored: Collection[str] = ()) -> list[Finding]:
         """What the rules find in ``post``; ``ignored``: more fields no person types in (tokens)."""

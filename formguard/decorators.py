@@ -1,4 +1,4 @@
-"""How a site marks its inquiry views: ``guard_form`` and ``GuardedFormMixin``.
+"""How a site marks its inquiry views: ``guard_form`` (from ``marks``) and ``GuardedFormMixin``.
 
 Both only attach the form key to the view; ``FormGuardMiddleware`` reads it
 in ``process_view`` and decides, for sync and async views alike (as Django's
@@ -8,47 +8,17 @@ in ``process_view`` and decides, for sync and async views alike (as Django's
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-ATTRIBUTE = "formguard_form_key"
-FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
-SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
-FAKES_SUCCESS_ATTRIBUTE = "formguard_fakes_success"
-
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
-
-
-def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = None) -> Callable[[ViewFunc], ViewFunc]:
-    """Mark a view (function, async function or ``as_view()``) as a guarded form.
-
-    ::
-
-        @guard_form("contact", form_errors=True)
-        def contact(request):
-            form = ContactForm(request.POST or None, request=request)  # with FormGuardFormMixin
-            ...
-
-        path("inquiry/", guard_form("inquiry")(ThirdPartyView.as_view()))
-
-    ``form_errors=True`` promises that the view's form uses
-    ``FormGuardFormMixin``, which shows a failed captcha as a form error with
-    the visitor's input kept. Without it formguard refuses such a POST with
-    its own page, so a view that does not check can never send the mail.
-
-    ``success_url`` (a path or ``reverse_lazy(...)``) is where a "fake
-    success" sends a caught bot, as the view's own redirect after sending
-    does; without it, back to the form's own path.
-    """
-    if not form_key or not isinstance(form_key, str) or form_key == "*":
-        raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
-
-    def mark(view: ViewFunc) -> ViewFunc:
-        setattr(view, ATTRIBUTE, form_key)
-        setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
-        setattr(view, SUCCESS_URL_ATTRIBUTE, success_url)
-        return view
-
-    return mark
+# The marks live in ``marks`` (read by the pipeline and the refusal pages, below the
+# forms); re-exported here, the import path the README shows.
+from .marks import ATTRIBUTE, FAKES_SUCCESS_ATTRIBUTE, guard_form
+from .marks import discover_form_keys as discover_form_keys
+from .marks import discover_form_views as discover_form_views
+from .marks import fakes_success_itself as fakes_success_itself
+from .marks import form_key_of as form_key_of
+from .marks import shows_form_errors as shows_form_errors
+from .marks import success_url_of as success_url_of
 
 
 class GuardedFormMixin:
@@ -159,45 +129,3 @@ class GuardedFormMixin:
             request = self.request  # type: ignore[attr-defined]
             request.formguard_reply_hint = note_inquiry(request, address, form_key=self.formguard_form_key)
         return super().form_valid(form)  # type: ignore[misc]
-
-
-def form_key_of(view: Callable[..., Any]) -> str | None:
-    return getattr(view, ATTRIBUTE, None)
-
-
-def shows_form_errors(view: Callable[..., Any]) -> bool:
-    return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
-
-
-def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
-    """Whether the view answers a fake success itself (``GuardedFormMixin`` on a form view)."""
-    return bool(getattr(view, FAKES_SUCCESS_ATTRIBUTE, False))
-
-
-def success_url_of(view: Callable[..., Any] | None) -> str | None:
-    url = getattr(view, SUCCESS_URL_ATTRIBUTE, None)
-    return str(url) if url else None
-
-
-def discover_form_views(urlconf: str | None = None) -> dict[str, Callable[..., Any]]:
-    """The guarded views reachable in the URLconf, by form key."""
-    from django.urls import URLPattern, URLResolver, get_resolver
-
-    found: dict[str, Callable[..., Any]] = {}
-
-    def walk(patterns: list) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns)
-            elif isinstance(pattern, URLPattern):
-                key = form_key_of(pattern.callback)
-                if key:
-                    found.setdefault(key, pattern.callback)
-
-    walk(get_resolver(urlconf).url_patterns)
-    return found
-
-
-def discover_form_keys(urlconf: str | None = None) -> list[str]:
-    """Form keys of the guarded views reachable in the URLconf, sorted."""
-    return sorted(discover_form_views(urlconf))

@@ -15,12 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import geo, rules
+from .attempt import Attempt, Verdict
 from .conf import conf
-from .decorators import discover_form_views, shows_form_errors
 from .durations import format_duration
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
+from .marks import discover_form_views, shows_form_errors
 from .models import FormPolicy, Reason, TrapAction
-from .pipeline import Attempt, Verdict, check_allowlist, check_blacklist, check_closed, check_country, run_checks
+from .pipeline import check_allowlist, check_blacklist, check_closed, check_country, run_checks
 from .policies import Policy, get_policy
 from .store import StoreUnavailable, get_store
 

@@ -1,6 +1,6 @@
 """Under a flood, the bar goes up for everyone; the form stays open.
 
-A form whose plausible submissions (``pipeline.check_flood``) pass its flood
+A form whose plausible submissions (``steps.flood``) pass its flood
 limit is *escalated* for ``flood_escalation`` seconds: every POST must pass
 the captcha, the self-hosted proof of work asks ``flood_captcha_factor``
 times the usual work, and the honeypot and time trap refuse where they would

@@ -18,6 +18,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import captcha, traps
 
@@ -57,7 +58,7 @@ def render_traps(request: HttpRequest) -> str:
             label=_("Leave this field empty"),
         )
     if policy.time_trap_action != "off" or policy.flood_limit != "off":
-        # The flood breaker counts only POSTs that carry it (pipeline.could_be_real).
+        # The flood breaker counts only POSTs that carry it (steps.flood.could_be_real).
         token = _time_token(request, attempt.form_key, policy.time_trap_max, attempt.now.timestamp())
         html += format_html('<input type="hidden" name="{}" value="{}">', traps.TIME_FIELD, token)
     return html
@@ -127,8 +128,6 @@ def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
         request._formguard_field_installed = True
     attempt = getattr(request, "formguard_attempt", None)
     if attempt is not None:
-        from .refusal import remember_form
-
         remember_form(attempt.form_key, form)
 
 
@@ -189,3 +188,49 @@ class ConsentField(forms.BooleanField):
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return bool(self.to_python(data))
+
+
+# formguard refuses before the site's form exists, so it cannot ask the form
+# for its labels. A guarded view that builds its form (``GuardedFormMixin``,
+# ``FormGuardFormMixin``) tells them here; until it has in this process, the
+# usual field names get a label in the visitor's language and any other
+# shows its name.
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "email": gettext_lazy("Email"),
+    "mail": gettext_lazy("Email"),
+    "phone": gettext_lazy("Telephone"),
+    "tel": gettext_lazy("Telephone"),
+    "company": gettext_lazy("Company"),
+    "subject": gettext_lazy("Subject"),
+    "message": gettext_lazy("Message"),
+    "body": gettext_lazy("Message"),
+    "inquiry": gettext_lazy("Message"),
+}
+
+# Each guarded form's fields: label (lazy, so in each visitor's language) and
+# whether it is a text area. Learnt from the form classes, which are the same
+# in every process: not shared state, one small entry per form key.
+_forms: dict[str, dict[str, tuple[Any, bool]]] = {}
+
+
+def remember_form(form_key: str, form: Any) -> None:
+    """Note a form's labels and text areas, for the refusal pages of ``form_key``."""
+    fields = {
+        name: (field.label or name, isinstance(field.widget, forms.Textarea))
+        for name, field in form.fields.items()
+        if name != FIELD_NAME
+    }
+    if _forms.get(form_key) != fields:
+        _forms[form_key] = fields
+
+
+def label_for(name: str, form_key: str = "") -> Any:
+    """A submitted field's label: the form's own, else the usual one for its name, else the name."""
+    known = _forms.get(form_key, {}).get(name)
+    return known[0] if known else FIELD_LABELS.get(name.lower(), name)
+
+
+def known_fields(form_key: str) -> dict[str, tuple[Any, bool]]:
+    """The labels and text areas noted for ``form_key``'s form (``remember_form``), by field name."""
+    return _forms.get(form_key, {})

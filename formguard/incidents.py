@@ -34,12 +34,10 @@ bad row never holds back the others (``_flush_batch``).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,8 +46,9 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 
 from .conf import conf
+from .incident_events import Event, aware, from_detail, row_values, storable_values, to_detail
+from .incident_events import aggregation_key as aggregation_key
 from .models import BlockRule, Incident
-from .requesttext import REPLACEMENT, storable, storable_data
 from .store import OutcomeUnknown, Pending, Store, StoreUnavailable, get_store
 from .store.base import BREAK_SECONDS, holder_gone, holder_id
 
@@ -72,98 +71,7 @@ FLUSH_BUDGET = 30.0
 ORPHAN_AGE = 60.0
 
 
-@dataclass
-class Event:
-    """One refusal (or monitor-only would-be refusal), ready to record."""
-
-    ip: str
-    ip_bucket: str
-    form_key: str
-    reason: str
-    monitor_only: bool = False
-    method: str = ""
-    path: str = ""
-    user_agent: str = ""
-    # Called only when a row is made: the GeoIP lookup and reading the body.
-    country: Callable[[], str] = str
-    detail: dict[str, Any] = field(default_factory=dict)
-    sample: Callable[[], dict[str, Any]] = dict
-    rule_id: int | None = None
-
-
-def _window_start(moment: datetime) -> int:
-    epoch = int(moment.timestamp())
-    return epoch - epoch % conf.INCIDENT_WINDOW
-
-
-def aggregation_key(
-    ip_bucket: str, form_key: str, reason: str, monitor_only: bool, now: datetime, method: str = ""
-) -> str:
-    """The name of the row that counts this refusal."""
-    # Views (GET) and submissions (POST) are counted apart: a report of spam
-    # submissions must not count a banned bot's page views, nor a person's.
-    # The form key goes last: it is the only part a site chooses.
-    method = storable(method)[:10].replace("|", REPLACEMENT)  # the client's to choose, like any request text
-    return f"{_window_start(now)}|{int(monitor_only)}|{reason}|{method}|{ip_bucket}|{form_key}"
-
-
-def _row_values(event: Event, now: datetime) -> dict[str, Any]:
-    return _storable(
-        {
-            "first_seen": now,
-            "last_seen": now,
-            "ip": event.ip,
-            "ip_bucket": event.ip_bucket,
-            "country": event.country(),
-            "form_key": event.form_key,
-            "reason": event.reason,
-            "monitor_only": event.monitor_only,
-            "method": event.method,
-            "path": event.path,
-            "user_agent": event.user_agent,
-            "detail": event.detail,
-            "sample": event.sample(),
-            "rule_id": event.rule_id,
-        }
-    )
-
-
-# The columns that hold request text, and their sizes.
-_ONE_LINE_COLUMNS = {"method": 10, "path": 300, "user_agent": 300}
-
-
-def _storable(values: dict[str, Any]) -> dict[str, Any]:
-    """A row's values as every supported database takes them (requesttext.py).
-
-    Applied where a row's values are made and again where a flush reads them
-    back from the store, which may hold a detail written by an earlier
-    version of formguard.
-    """
-    cleaned = dict(values)
-    for name, size in _ONE_LINE_COLUMNS.items():
-        if isinstance(cleaned.get(name), str):
-            cleaned[name] = storable(cleaned[name])[:size]
-    if "detail" in cleaned:
-        cleaned["detail"] = storable_data(cleaned["detail"])
-    if "sample" in cleaned:
-        # A field's value may be a message of several lines: they stay.
-        cleaned["sample"] = storable_data(cleaned["sample"], multiline=True)
-    return cleaned
-
-
 _next_flush = 0.0
-_TIMES = ("first_seen", "last_seen")
-
-
-def _to_detail(values: dict[str, Any]) -> bytes:
-    # JSON, not pickle: whoever can write the store must not be able to run code.
-    plain = {k: (v.timestamp() if k in _TIMES else v) for k, v in values.items()}
-    return json.dumps(plain, default=str).encode()
-
-
-def _from_detail(detail: bytes) -> dict[str, Any]:
-    values = json.loads(detail)
-    return {k: (_aware(v) if k in _TIMES else v) for k, v in values.items()}
 
 
 def forget() -> None:
@@ -188,7 +96,7 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
         count = store.tally(key, now.timestamp())
     except OutcomeUnknown as exc:
         # The store may still count it: not in the database too.
-        _keep_unsure(exc, key, _to_detail(_row_values(describe(), now)))
+        _keep_unsure(exc, key, to_detail(row_values(describe(), now)))
         return
     except StoreUnavailable:
         _record_without_store(key, describe, now)
@@ -196,7 +104,7 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
     if count == 1:
         # Counted already: without its detail the row is made from the key.
         with contextlib.suppress(StoreUnavailable):
-            store.annotate(key, _to_detail(_row_values(describe(), now)))
+            store.annotate(key, to_detail(row_values(describe(), now)))
     moment = time.monotonic()
     if moment >= _next_flush:
         _next_flush = moment + conf.INCIDENT_FLUSH_INTERVAL
@@ -245,12 +153,12 @@ def _orphan_values(key: str) -> dict[str, Any]:
 def _new_row(item: Pending, now: float, *, bare: bool = False) -> Incident | None:
     """The row of a tally not in the database yet; ``bare``: from its key alone."""
     if item.detail is not None and not bare:
-        values = _from_detail(item.detail)
+        values = from_detail(item.detail)
     elif bare or now - item.last_seen > ORPHAN_AGE:
         values = _orphan_values(item.key)
     else:
         return None  # its detail is on its way
-    return Incident(key=item.key, count=0, **_storable(values))
+    return Incident(key=item.key, count=0, **storable_values(values))
 
 
 def _claim_flush(store: Store) -> bool:
@@ -395,7 +303,7 @@ def _write(items: list[Pending], moment: float, *, bare: bool = False) -> tuple[
             count=F("count") + Case(*(When(pk=rows[i.key][0], then=Value(i.count)) for i in ready)),
             last_seen=Greatest(
                 F("last_seen"),
-                Case(*(When(pk=rows[i.key][0], then=Value(_aware(i.last_seen))) for i in ready)),
+                Case(*(When(pk=rows[i.key][0], then=Value(aware(i.last_seen))) for i in ready)),
             ),
         )
         hits: dict[int, int] = {}
@@ -411,17 +319,13 @@ def _write(items: list[Pending], moment: float, *, bare: bool = False) -> tuple[
     return ready, new
 
 
-def _aware(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
 def _record_without_store(key: str, describe: Callable[[], Event], now: datetime) -> None:
     event = describe()
     updated = Incident.objects.filter(key=key).update(count=F("count") + 1, last_seen=now)
     if not updated:
         try:
             with transaction.atomic():
-                _log_new(Incident.objects.create(key=key, count=1, **_row_values(event, now)))
+                _log_new(Incident.objects.create(key=key, count=1, **row_values(event, now)))
         except IntegrityError:  # created by a concurrent request meanwhile
             Incident.objects.filter(key=key).update(count=F("count") + 1, last_seen=now)
     if event.rule_id:

@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.utils.module_loading import import_string
 
+# The address types and parsers live below conf (which parses TRUSTED_PROXIES with
+# them); re-exported here, where every check has always found them.
+from .addresses import IPAddress, IPNetwork, normalize, parse_ip
+from .addresses import parse_network as parse_network
 from .conf import conf
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 logger = logging.getLogger("formguard.ip")
 
@@ -52,62 +53,6 @@ MAX_ELEMENT_COMMAS = 8
 
 class UnreadableClientAddress(SuspiciousOperation):
     """A trusted proxy named a client in a way formguard cannot read: Django answers 400."""
-
-
-def parse_ip(value: str | None) -> IPAddress | None:
-    """Parse one address as proxies write it, or return None.
-
-    Accepts ``192.0.2.1``, ``192.0.2.1:8080``, ``[2001:db8::1]:443``,
-    ``"[2001:db8::1]"`` (RFC 7239 quoting) and IPv4-mapped IPv6, which is
-    unwrapped to IPv4. Never resolves names.
-    """
-    if not value:
-        return None
-    value = value.strip().strip('"').strip()
-    if not value or len(value) > 64:
-        return None
-    if value.startswith("["):
-        end = value.find("]")
-        if end == -1:
-            return None
-        value = value[1:end]
-    elif value.count(":") == 1:
-        # IPv4 with a port; a bare IPv6 address has at least two colons.
-        value = value.split(":", 1)[0]
-    if "%" in value:
-        # Zone index (fe80::1%eth0) identifies a local interface, not a client.
-        value = value.split("%", 1)[0]
-    try:
-        address = ipaddress.ip_address(value)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def normalize(address: IPAddress | str) -> IPAddress:
-    """An address object from a string or address, IPv4-mapped unwrapped."""
-    if isinstance(address, str):
-        parsed = parse_ip(address)
-        if parsed is None:
-            raise ValueError(f"not an IP address: {address!r}")
-        return parsed
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def parse_network(value: str) -> IPNetwork:
-    """An IP or CIDR as a network; ``::ffff:192.0.2.0/120`` becomes IPv4."""
-    value = value.strip()
-    if "/" not in value:
-        return ipaddress.ip_network(normalize(value))
-    network = ipaddress.ip_network(value, strict=False)
-    mapped = network.network_address.ipv4_mapped if isinstance(network, ipaddress.IPv6Network) else None
-    if mapped is not None and network.prefixlen >= 96:
-        return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False)
-    return network
 
 
 def is_trusted_proxy(address: IPAddress) -> bool:

@@ -29,7 +29,7 @@ from django.utils.deprecation import MiddlewareMixin
 from . import captcha
 from .captcha.altcha import is_challenge_request
 from .conf import conf
-from .decorators import fakes_success_itself, form_key_of, shows_form_errors
+from .marks import fakes_success_itself, form_key_of, shows_form_errors
 from .pipeline import evaluate
 from .refusal import fake_success, respond
 from .store import StoreUnavailable, get_store

@@ -13,17 +13,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import get_language
 
 from . import generations
 from .conf import conf
+from .content import ContentRules
 from .models import SITE_WIDE, FormPolicy
-
-if TYPE_CHECKING:
-    from .content import ContentRules
 
 logger = logging.getLogger("formguard.policies")
 
@@ -145,8 +143,6 @@ class Policy:
     @cached_property
     def content_rules(self) -> ContentRules:
         """The content rules, compiled once per policy (a policy is rebuilt when its row changes)."""
-        from .content import ContentRules
-
         return ContentRules.of(self)
 
     @property

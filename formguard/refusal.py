@@ -16,14 +16,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import http_date
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from . import contacts, durations, incidents, policies, replyhints, rules, signals
+from .attempt import Attempt, Verdict
 from .conf import conf
-from .decorators import success_url_of
+from .forms import known_fields, label_for
+from .marks import success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
-from .pipeline import Attempt, Verdict
 from .store import StoreUnavailable, get_store
 from .traps import TIME_FIELD
 
@@ -163,49 +164,6 @@ SUBMITTED_MARKER = "<!--formguard:submitted-->"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
-# formguard refuses before the site's form exists, so it cannot ask the form
-# for its labels. A guarded view that builds its form (``GuardedFormMixin``,
-# ``FormGuardFormMixin``) tells them here; until it has in this process, the
-# usual field names get a label in the visitor's language and any other
-# shows its name.
-FIELD_LABELS = {
-    "name": gettext_lazy("Name"),
-    "email": gettext_lazy("Email"),
-    "mail": gettext_lazy("Email"),
-    "phone": gettext_lazy("Telephone"),
-    "tel": gettext_lazy("Telephone"),
-    "company": gettext_lazy("Company"),
-    "subject": gettext_lazy("Subject"),
-    "message": gettext_lazy("Message"),
-    "body": gettext_lazy("Message"),
-    "inquiry": gettext_lazy("Message"),
-}
-
-# Each guarded form's fields: label (lazy, so in each visitor's language) and
-# whether it is a text area. Learnt from the form classes, which are the same
-# in every process: not shared state, one small entry per form key.
-_forms: dict[str, dict[str, tuple[Any, bool]]] = {}
-
-
-def remember_form(form_key: str, form: Any) -> None:
-    """Note a form's labels and text areas, for the refusal pages of ``form_key``."""
-    from django import forms
-
-    fields = {
-        name: (field.label or name, isinstance(field.widget, forms.Textarea))
-        for name, field in form.fields.items()
-        if name != "formguard"
-    }
-    if _forms.get(form_key) != fields:
-        _forms[form_key] = fields
-
-
-def label_for(name: str, form_key: str = "") -> Any:
-    """A submitted field's label: the form's own, else the usual one for its name, else the name."""
-    known = _forms.get(form_key, {}).get(name)
-    return known[0] if known else FIELD_LABELS.get(name.lower(), name)
-
-
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
     label, multiline = known.get(name, (label_for(name), False))
     if multiline or "\n" in value or len(value) > 80:
@@ -229,7 +187,7 @@ def submitted_html(fields: list[tuple[str, str]], form_key: str = "") -> str:
     """
     if not fields:
         return ""
-    known = _forms.get(form_key, {})
+    known = known_fields(form_key)
     boxes = mark_safe("\n".join(_box(name, value, known) for name, value in fields))  # noqa: S308 (each box escaped)
     return format_html(
         '<section class="fg-submitted">\n<h2>{}</h2>\n<p class="fg-note">{}</p>\n{}\n</section>',

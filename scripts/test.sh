@@ -30,6 +30,9 @@ echo "== formguard tests on SQLite + the embedded store"
 echo "== ruff"
 "$PY" -m ruff check . && "$PY" -m ruff format --check . || status=1
 
+echo "== docs (mkdocs, warnings are errors)"
+"$PY" -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
+
 if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" ]; then
     echo "== formguard scale-out and shared-state tests on PostgreSQL + Redis"
     FORMGUARD_REDIS_URL="$FORMGUARD_TEST_REDIS_URL" \

@@ -40,7 +40,7 @@ class SiteForm(FormGuardFormMixin, ContactForm):
 
 @guard_form("site-fn", form_errors=True, success_url="/t/site-thanks/")
 def site_function_view(request):
-    """A function view, as the README shows one: it notes the inquiry (reply hint) and redirects."""
+    """A function view, as the docs show one: it notes the inquiry (reply hint) and redirects."""
     form = SiteForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         replyhints.note_inquiry(request, form.cleaned_data["email"], form_key="site-fn")

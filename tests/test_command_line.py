@@ -108,8 +108,8 @@ def test_ban_without_for_is_permanent_and_says_so(capsys):
     out = capsys.readouterr().out
     assert "permanent (no --for given)" in out and "formguard unban 198.51.100.7" in out
     assert BlockRule.objects.get().expires_at is None
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "without `--for` is permanent" in readme
+    docs = (ROOT / "docs" / "command.md").read_text(encoding="utf-8")
+    assert "without `--for` is permanent" in docs
 
 
 def test_rules_lists_and_filters_and_unallow_lifts(capsys):

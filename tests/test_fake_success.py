@@ -147,7 +147,7 @@ def test_an_invalid_form_with_the_honeypot_filled_comes_back_with_its_errors(mai
 @pytest.mark.parametrize("email", [NORMAL, CARRIER])
 def test_a_sites_own_view_fakes_its_own_success(path, form_key, email, mailoutbox):
     """A FormView whose own form_valid sends (with SuccessMessageMixin's thanks),
-    and a function view that notes the inquiry and redirects, as the README shows."""
+    and a function view that notes the inquiry and redirects, as the docs show."""
     (real_client, real), (fake_client, fake) = sent_and_faked(path, email, form_key)
     assert real.status_code == 302 and real["Location"] == "/t/site-thanks/"
     assert_same_answer(real, fake)

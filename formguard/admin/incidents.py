@@ -20,10 +20,10 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import dashboard, durations, geo, incidents, reports, rules
+from ..forms import FIELD_LABELS
 from ..models import Incident, Reason, TrapAction
-from ..refusal import FIELD_LABELS
 from .base import CountryFilter, FormGuardAdmin
-from .policies import format_rate
+from .policy_form import format_rate
 
 
 @admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])

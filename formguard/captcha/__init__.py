@@ -11,7 +11,7 @@ import hashlib
 import logging
 import uuid
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -25,11 +25,30 @@ from .recaptcha import RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3
 from .turnstile import Turnstile
 
 if TYPE_CHECKING:
-    from ..pipeline import Attempt
+    from django.http import HttpRequest
+
+    from ..addresses import IPAddress
 
 __all__ = ["PROVIDERS", "CaptchaProvider", "CaptchaResult", "get_provider", "verify_attempt"]
 
 logger = logging.getLogger("formguard.captcha")
+
+
+class _MinScore(Protocol):
+    captcha_min_score: float
+
+
+class CaptchaAttempt(Protocol):
+    """What verifying reads of a request to a guarded form: ``attempt.Attempt`` is one.
+
+    A protocol, so that the providers know nothing of the pipeline that asks them.
+    """
+
+    request: HttpRequest
+    ip: IPAddress
+    form_key: str
+    policy: _MinScore
+
 
 PROVIDERS: dict[str, type[CaptchaProvider]] = {
     cls.name: cls for cls in (RecaptchaV2, RecaptchaV2Invisible, RecaptchaV3, HCaptcha, Turnstile, Altcha)
@@ -66,7 +85,7 @@ def get_provider() -> CaptchaProvider | None:
     return _build(frozen)
 
 
-def _hostnames(attempt: Attempt) -> set[str]:
+def _hostnames(attempt: CaptchaAttempt) -> set[str]:
     configured = conf.CAPTCHA["HOSTNAMES"]
     if configured:
         return {h.lower() for h in configured}
@@ -88,7 +107,7 @@ def _first_use(provider: CaptchaProvider, token: str) -> bool:
         return True
 
 
-def verify_attempt(attempt: Attempt, provider: CaptchaProvider) -> CaptchaResult:
+def verify_attempt(attempt: CaptchaAttempt, provider: CaptchaProvider) -> CaptchaResult:
     """Verify the token of ``attempt``'s POST; a token is good once."""
     token = attempt.request.POST.get(provider.response_field, "")
     early = precheck_token(token)

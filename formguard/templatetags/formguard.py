@@ -81,7 +81,7 @@ def rule_reason(value: str) -> str:
 @register.filter
 def field_label(name: str, form_key: str = "") -> str:
     """A submitted field's label (``{{ name|field_label:sample.form_key }}``), not its raw name."""
-    from ..refusal import label_for
+    from ..forms import label_for
 
     return str(label_for(name, form_key))
 

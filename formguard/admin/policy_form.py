@@ -1,0 +1,136 @@
+"""The form policy's admin form: durations typed as 30m or 2h, rates checked, inherited values shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import durations, geo, policies
+from ..models import SITE_WIDE, FormPolicy
+from ..ratelimits import parse_rate
+
+DURATION_FIELDS = (
+    "burst_window",
+    "ban_duration",
+    "ban_max",
+    "ban_lookback",
+    "time_trap_min",
+    "time_trap_max",
+    "flood_escalation",
+)
+RATE_FIELDS = ("rate_limit", "ipv6_network_rate_limit", "recipient_limit", "flood_limit")
+
+
+def format_rate(rate: str) -> str:
+    """ "5/10m" → "5回/10分" / "5 per 10 minutes"."""
+    try:
+        count, seconds = parse_rate(rate)
+    except ValueError:
+        return rate
+    return gettext("%(count)d per %(period)s") % {"count": count, "period": durations.format_duration(seconds)}
+
+
+def describe_value(field: str, value: Any) -> str:
+    """A policy value as the owner reads it."""
+    if field in RATE_FIELDS:
+        return format_rate(value)
+    if field in DURATION_FIELDS:
+        return durations.format_duration(value)
+    if isinstance(value, bool):
+        return gettext("Yes") if value else gettext("No")
+    model_field = FormPolicy._meta.get_field(field)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if field == "allowed_countries":
+        from ..models import parse_countries
+
+        return ", ".join(geo.country_label(c) for c in parse_countries(value))
+    return str(value)
+
+
+def inherited_text(field: str) -> str:
+    return gettext("Follows the site-wide setting (now: %(value)s)") % {
+        "value": describe_value(field, policies.site_value(field))
+    }
+
+
+class DurationSecondsField(forms.CharField):
+    """Seconds in the database, "1時間" / "30日" / "2h" in the form (``durations.parse``)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return durations.format_duration(value)
+        return value
+
+    def to_python(self, value: Any) -> int | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return int(durations.parse(text).total_seconds())
+        except ValueError:
+            raise forms.ValidationError(
+                _("Not a duration: “%(text)s”. Write it like 30分, 2時間, 30日 (or 30m, 2h, 30d)."),
+                params={"text": text},
+            ) from None
+
+
+class FormPolicyForm(forms.ModelForm):
+    burst_window = DurationSecondsField(label=_("burst: window"), required=False)
+    ban_duration = DurationSecondsField(label=_("first ban"), required=False)
+    ban_max = DurationSecondsField(label=_("longest ban"), required=False)
+    ban_lookback = DurationSecondsField(
+        label=_("ban memory"),
+        required=False,
+        help_text=_(
+            "An earlier automatic ban makes the next one longer only if it ended within this time. "
+            "After that a reassigned address starts again with the first ban."
+        ),
+    )
+
+    time_trap_min = DurationSecondsField(
+        label=_("time trap: shortest time"),
+        required=False,
+        help_text=_("No person reads and fills in a form faster than this."),
+    )
+    time_trap_max = DurationSecondsField(
+        label=_("time trap: longest time"),
+        required=False,
+        help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
+    )
+    flood_escalation = DurationSecondsField(
+        label=_("under a flood: captcha for everyone during"),
+        required=False,
+        help_text=_("Then the form goes back to its usual checks by itself."),
+    )
+
+    class Meta:
+        model = FormPolicy
+        # Every editable field; the admin's fieldsets choose and order them.
+        fields = [f.name for f in FormPolicy._meta.fields if f.editable and not f.auto_created]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in DURATION_FIELDS:
+            self.fields[name].widget.attrs.update({"class": "fg-duration", "placeholder": "2時間 / 30日"})
+        if (self.instance.form_key or "") == SITE_WIDE:
+            return
+        # On a form's row an empty value inherits: say what it inherits now.
+        for name in policies.INHERITED_FIELDS:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            text = inherited_text(name)
+            widget = field.widget
+            if isinstance(widget, forms.NullBooleanSelect):
+                widget.choices = [("unknown", text), ("true", gettext("Yes")), ("false", gettext("No"))]
+            elif isinstance(widget, forms.Select):
+                widget.choices = [("", text), *[c for c in widget.choices if c[0] != ""]]
+            else:
+                widget.attrs["placeholder"] = text
+                widget.attrs["class"] = (widget.attrs.get("class", "") + " fg-inherits").strip()
+                field.help_text = format_html('{}<br><span class="fg-inherited">{}</span>', field.help_text or "", text)

@@ -1,0 +1,236 @@
+"""A request to a guarded form as the pipeline's steps see it, and what a step decides.
+
+``Attempt`` (the request, its form's policy, its client's address and what is
+learnt of it once per request: rule index, country, counts, trap findings),
+``Verdict`` and ``Usage``: the lowest module of the pipeline. The steps, the
+pipeline that runs them, the refusal pages, the middleware and the captcha check
+all build on it; it imports none of them, only the modules that hold the state an
+attempt reads (policies, rules, counts, escalations, traps and content rules).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
+
+from . import captcha, confirm, escalation, geo, ratelimits, rules, traps
+from .conf import conf
+from .content import recipient_key
+from .ip import IPAddress, IPNetwork, bucket_key, network_text
+from .marks import shows_form_errors
+from .policies import Closure, Policy
+from .store import StoreUnavailable
+
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+
+
+class _CsrfProbe(CsrfViewMiddleware):
+    """Django's own CSRF check, asked in advance: a refusal is only noted here.
+
+    The CSRF middleware itself refuses (and logs) the request later, once;
+    the probe renders no failure page and logs nothing, so a flood of forged
+    POSTs costs no page and no second log line each.
+    """
+
+    def _reject(self, request: HttpRequest, reason: str) -> str:  # type: ignore[override]
+        return reason or "rejected"
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+@dataclass
+class Attempt:
+    """One request to a guarded form, as the checks see it."""
+
+    request: HttpRequest
+    form_key: str
+    policy: Policy
+    ip: IPAddress
+    now: datetime
+    # Set by the country check (or the shared-address rate limit): this
+    # visitor must pass the captcha.
+    challenged: bool = False
+    # Over the rate limit, let on if it passes the captcha (shared-IP mode):
+    # the Retry-After of the 429 it gets otherwise.
+    shared_ip_retry_after: int | None = None
+    # The send step of a two-step form, confirmed by a token (confirm.py):
+    # counted and captcha-checked at its confirm step already.
+    verified: bool = False
+    # The view the request is for (the middleware knows it; tests may not).
+    view: Callable[..., Any] | None = None
+    # The captcha was verified already (a fake success asks it first): a
+    # solution is good once, and its verdict was acted on where it was asked.
+    captcha_checked: bool = False
+    # The form is under a flood (escalation.py); ``policy`` is then raised.
+    escalation: escalation.Escalation | None = None
+
+    @property
+    def is_submission(self) -> bool:
+        return self.request.method not in SAFE_METHODS
+
+    @cached_property
+    def bucket(self) -> str:
+        return bucket_key(self.ip)
+
+    @cached_property
+    def rule_index(self) -> rules.RuleIndex:
+        """The block-rule index, read once per request."""
+        return rules.get_index()
+
+    @cached_property
+    def country(self) -> str:
+        return geo.country_of(self.ip)
+
+    @cached_property
+    def network(self) -> IPNetwork | None:
+        """An IPv6 client's wider network (a /48), counted as one besides its /64."""
+        prefix = self.policy.ipv6_network_prefix
+        if self.ip.version != 6 or not prefix or prefix >= conf.IPV6_PREFIX:
+            return None
+        return ipaddress.ip_network((self.ip, prefix), strict=False)
+
+    @property
+    def submitted(self) -> Mapping[str, str]:
+        """The POST's fields. A body Django cannot read (too big, too many
+        fields, broken multipart) raises here as it would in the view: 400."""
+        return self.request.POST
+
+    @cached_property
+    def recipient(self) -> str | None:
+        """The typed email address, as a keyed hash (``content.recipient_key``)."""
+        if self.policy.recipient_limit == "off":
+            return None
+        return recipient_key(self.submitted.get(self.policy.email_field, "") or "")
+
+    @cached_property
+    def findings(self) -> list[traps.Finding]:
+        """What the bot traps and content rules found in this submission (CPU only, no I/O)."""
+        return _findings(self, self.submitted)
+
+    @cached_property
+    def usage(self) -> Usage | None:
+        """This submission counted in every window that applies, in one round
+        trip; None when the store cannot count."""
+        policy = self.policy
+        limits = {
+            "rate": ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
+            "burst": ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
+        }
+        network = self.network
+        if network is not None:
+            wide = network_text(network)
+            limits["network_rate"] = ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit)
+            limits["network_burst"] = ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate)
+        if self.recipient is not None and not self.findings:
+            # Only a submission no trap or rule caught counts for its address:
+            # a customer whose form came back with an error and who sends it
+            # again does not use up the allowance with each try.
+            limits["recipient"] = ratelimits.Limit(f"recipient:{self.form_key}", self.recipient, policy.recipient_limit)
+        try:
+            counts = ratelimits.hit(list(limits.values()), self.now.timestamp())
+        except StoreUnavailable:
+            return None
+        return Usage(**dict(zip(limits, counts, strict=True)))
+
+    @property
+    def wants_captcha(self) -> bool:
+        return bool(self.policy.captcha_required) or self.challenged
+
+    @cached_property
+    def csrf_refused(self) -> bool:
+        """Django's CSRF check, further down the middleware, will refuse this POST.
+
+        Asked once, in advance, the way the CSRF middleware asks (it honours
+        ``csrf_exempt``); a POST it accepts is marked done, so it is not
+        checked twice.
+        """
+        request = self.request
+        if getattr(request, "csrf_processing_done", False) or self.view is None:
+            return False
+        if CSRF_MIDDLEWARE not in settings.MIDDLEWARE:
+            return False
+        return _CsrfProbe(lambda r: None).process_view(request, self.view, (), {}) is not None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A submission's counts: its client's, and for IPv6 its wider network's."""
+
+    rate: ratelimits.Usage
+    burst: ratelimits.Usage
+    network_rate: ratelimits.Usage | None = None
+    network_burst: ratelimits.Usage | None = None
+    recipient: ratelimits.Usage | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check decided. ``allowed`` verdicts let the site's view run."""
+
+    allowed: bool
+    check: str
+    reason: str = ""
+    status: int = 200
+    retry_after: int | None = None
+    closure: Closure | None = None
+    rule_id: int | None = None
+    ban: dict[str, Any] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    # A refusal the site's form shows as an error, keeping what was typed.
+    form_error: str = ""
+    # Answer as if the form had been sent (302 to its success URL).
+    fake_success: bool = False
+    # The flood breaker: close the form until this time.
+    close_until: datetime | None = None
+    # In monitor-only mode: the refusals that were not carried out.
+    monitored: tuple[Verdict, ...] = ()
+    # Requests let through on the record (see the module docstring).
+    noted: tuple[Verdict, ...] = ()
+
+    @classmethod
+    def allow(cls, check: str = "", **kwargs: Any) -> Verdict:
+        return cls(allowed=True, check=check, **kwargs)
+
+    @classmethod
+    def refuse(cls, check: str, reason: str, status: int, **kwargs: Any) -> Verdict:
+        return cls(allowed=False, check=check, reason=reason, status=status, **kwargs)
+
+
+Check = Callable[[Attempt], "Verdict | None"]
+
+
+def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
+    policy = attempt.policy
+    found: list[traps.Finding | None] = []
+    if attempt.view is not None and shows_form_errors(attempt.view):
+        # Only forms that render formguard's field carry the traps.
+        found += [
+            traps.check_honeypot(policy.honeypot_action, post),
+            traps.check_time(
+                policy.time_trap_action,
+                attempt.form_key,
+                post,
+                attempt.now.timestamp(),
+                policy.time_trap_min,
+                policy.time_trap_max,
+            ),
+        ]
+    found += content_findings(policy, post)
+    return [f for f in found if f is not None]
+
+
+def content_findings(policy: Policy, post: Mapping[str, str]) -> list[traps.Finding]:
+    # The captcha's answer and the confirm step's token are random text, which
+    # can spell a short NG word.
+    provider = captcha.get_provider()
+    ignored = {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
+    return policy.content_rules.check(post, ignored)

@@ -1,0 +1,94 @@
+"""What a guarded view carries: the marks ``guard_form`` sets, and the functions that read them.
+
+The lowest of formguard's modules about views: the pipeline, the refusal pages and
+the middleware read a view's marks here, and ``decorators`` (the mixin for
+class-based views, which installs formguard's field) builds on it. It imports
+nothing of formguard's, so reading a mark never pulls the forms or the pipeline in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+ATTRIBUTE = "formguard_form_key"
+FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
+SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
+FAKES_SUCCESS_ATTRIBUTE = "formguard_fakes_success"
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
+
+
+def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = None) -> Callable[[ViewFunc], ViewFunc]:
+    """Mark a view (function, async function or ``as_view()``) as a guarded form.
+
+    ::
+
+        @guard_form("contact", form_errors=True)
+        def contact(request):
+            form = ContactForm(request.POST or None, request=request)  # with FormGuardFormMixin
+            ...
+
+        path("inquiry/", guard_form("inquiry")(ThirdPartyView.as_view()))
+
+    ``form_errors=True`` promises that the view's form uses
+    ``FormGuardFormMixin``, which shows a failed captcha as a form error with
+    the visitor's input kept. Without it formguard refuses such a POST with
+    its own page, so a view that does not check can never send the mail.
+
+    ``success_url`` (a path or ``reverse_lazy(...)``) is where a "fake
+    success" sends a caught bot, as the view's own redirect after sending
+    does; without it, back to the form's own path.
+    """
+    if not form_key or not isinstance(form_key, str) or form_key == "*":
+        raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
+
+    def mark(view: ViewFunc) -> ViewFunc:
+        setattr(view, ATTRIBUTE, form_key)
+        setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
+        setattr(view, SUCCESS_URL_ATTRIBUTE, success_url)
+        return view
+
+    return mark
+
+
+def form_key_of(view: Callable[..., Any]) -> str | None:
+    return getattr(view, ATTRIBUTE, None)
+
+
+def shows_form_errors(view: Callable[..., Any]) -> bool:
+    return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
+
+
+def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
+    """Whether the view answers a fake success itself (``GuardedFormMixin`` on a form view)."""
+    return bool(getattr(view, FAKES_SUCCESS_ATTRIBUTE, False))
+
+
+def success_url_of(view: Callable[..., Any] | None) -> str | None:
+    url = getattr(view, SUCCESS_URL_ATTRIBUTE, None)
+    return str(url) if url else None
+
+
+def discover_form_views(urlconf: str | None = None) -> dict[str, Callable[..., Any]]:
+    """The guarded views reachable in the URLconf, by form key."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: dict[str, Callable[..., Any]] = {}
+
+    def walk(patterns: list) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                key = form_key_of(pattern.callback)
+                if key:
+                    found.setdefault(key, pattern.callback)
+
+    walk(get_resolver(urlconf).url_patterns)
+    return found
+
+
+def discover_form_keys(urlconf: str | None = None) -> list[str]:
+    """Form keys of the guarded views reachable in the URLconf, sorted."""
+    return sorted(discover_form_views(urlconf))

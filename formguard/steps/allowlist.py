@@ -1,0 +1,13 @@
+"""1. The allowlist: an allowed address skips every other step, even a closed form's."""
+
+from __future__ import annotations
+
+from ..attempt import Attempt, Verdict
+from ..models import BlockRule
+
+
+def check_allowlist(attempt: Attempt) -> Verdict | None:
+    match = attempt.rule_index.first(attempt.ip, BlockRule.Kind.ALLOW, attempt.now)
+    if match is not None:
+        return Verdict.allow("allowlist", rule_id=match.rule_id)
+    return None
