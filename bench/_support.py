@@ -196,3 +196,21 @@ def post_environ(path: str, address: str, body: bytes, cookie: str) -> dict:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+
+
+# The policy every bench runs under, in the site-wide row: limits no run reaches
+# (every POST has the same sender address and passes; the flood limit counts all
+# of them), the captcha off, and the country filter on (the GeoIP lookup runs on
+# every POST; Japan is admitted).
+BENCH_POLICY = {
+    "enabled": True,
+    "monitor_only": False,
+    "rate_limit": "1000000/d",
+    "burst_count": 1_000_000,
+    "burst_window": 60,
+    "captcha_required": False,
+    "recipient_limit": "1000000/d",
+    "flood_limit": "1000000/d",
+    "country_mode": "block",
+    "allowed_countries": "JP",
+}

@@ -61,6 +61,7 @@ from bench._support import (  # noqa: E402
     BANNED_ADDRESSES,
     BANNED_ONE,
     BANNED_RANGE,
+    BENCH_POLICY,
     FIELDS,
     JP_ADDRESSES,
     JP_ONE,
@@ -329,28 +330,13 @@ def counted(counts: Counts, redis_commands: RedisCommands, backend: Backend, for
 
 # -- variants ----------------------------------------------------------------
 
-BASE_POLICY = {
-    "enabled": True,
-    "monitor_only": False,
-    "rate_limit": "1000000/d",
-    "burst_count": 1_000_000,
-    "burst_window": 60,
-    "captcha_required": False,
-    # Every POST has the same sender address and passes; the flood breaker counts all of them.
-    "recipient_limit": "1000000/d",
-    "flood_limit": "1000000/d",
-    # The GeoIP lookup runs on every POST; Japan is admitted.
-    "country_mode": "block",
-    "allowed_countries": "JP",
-}
-
 
 def fresh_rows(**contact: Any) -> None:
     """The database as a variant starts: two policy rows, no rules, no incidents."""
     Incident.objects.all().delete()
     BlockRule.objects.all().delete()
     FormPolicy.objects.all().delete()
-    FormPolicy.objects.create(form_key="*", **BASE_POLICY)
+    FormPolicy.objects.create(form_key="*", **BENCH_POLICY)
     FormPolicy.objects.create(form_key="contact", **contact)
 
 
