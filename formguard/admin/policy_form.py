@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +61,10 @@ def inherited_text(field: str) -> str:
 
 class DurationSecondsField(forms.CharField):
     """Seconds in the database, "1時間" / "30日" / "2h" in the form (``durations.parse``)."""
+
+    def __init__(self, *, label: Any = None, **kwargs: Any) -> None:
+        # Labelled like the model's own fields, which Django capitalises.
+        super().__init__(label=capfirst(label) if label else label, **kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, int):
