@@ -1,12 +1,13 @@
 """5 and 6. The rate limit (429, or the captcha in shared-IP mode) and the burst ban.
 
-Both read the same counts (``Attempt.usage``, one round trip to the store)."""
+Both read the same counts (``facts.usage``, one round trip to the store)."""
 
 from __future__ import annotations
 
-from .. import captcha, ratelimits
-from ..attempt import Attempt, Usage, Verdict
+from .. import captcha, facts, ratelimits
+from ..attempt import Attempt, Verdict
 from ..conf import conf
+from ..facts import Usage
 from ..ip import bucket, network_text
 from ..models import Reason
 
@@ -63,7 +64,7 @@ def _shared_ip_verdict(attempt: Attempt, usage: Usage, exceeded: list[ratelimits
 def check_rate_limit(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission or attempt.verified:
         return None
-    usage = attempt.usage
+    usage = facts.usage(attempt)
     if usage is None:
         return _cache_down_verdict("rate_limit")
     exceeded = [u for u in (usage.rate, usage.network_rate) if u is not None and u.exceeded]
@@ -86,7 +87,7 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
 def check_burst(attempt: Attempt) -> Verdict | None:
     if not attempt.is_submission or attempt.verified:
         return None
-    usage = attempt.usage
+    usage = facts.usage(attempt)
     if usage is None:
         return _cache_down_verdict("burst")
     if attempt.shared_ip_retry_after is not None:
