@@ -42,10 +42,8 @@ TRAP_FIELDS = (
     "sender_action",
     "recipient_limit",
 )
-# Fields a form's row may leave empty to inherit from the site-wide row.
-INHERITED_FIELDS = (
-    "enabled",
-    "monitor_only",
+# The rate limit, the automatic bans and the shared-address mode, as the admin shows them.
+RATE_LIMIT_FIELDS = (
     "rate_limit",
     "burst_count",
     "burst_window",
@@ -53,24 +51,28 @@ INHERITED_FIELDS = (
     "ban_growth",
     "ban_max",
     "ban_lookback",
+    "shared_ip_challenge",
+    "shared_ip_ceiling",
+)
+# What happens under a flood, as the admin shows it.
+FLOOD_FIELDS = ("flood_limit", "flood_escalation", "flood_captcha_factor", "flood_close", "flood_close_minutes")
+# Fields a form's row may leave empty to inherit from the site-wide row.
+INHERITED_FIELDS = (
+    "enabled",
+    "monitor_only",
+    *RATE_LIMIT_FIELDS,
     "ipv6_network_prefix",
     "ipv6_network_rate_limit",
     "ipv6_network_burst_count",
     "captcha_required",
     "captcha_min_score",
     "captcha_difficulty",
-    "shared_ip_challenge",
-    "shared_ip_ceiling",
     "country_mode",
     "allowed_countries",
     "unknown_country",
     "private_country",
     *TRAP_FIELDS,
-    "flood_limit",
-    "flood_escalation",
-    "flood_captcha_factor",
-    "flood_close",
-    "flood_close_minutes",
+    *FLOOD_FIELDS,
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 

@@ -108,13 +108,7 @@ class FormPolicyAdmin(FormGuardAdmin):
         (
             _("Under a flood"),
             {
-                "fields": [
-                    "flood_limit",
-                    "flood_escalation",
-                    "flood_captcha_factor",
-                    "flood_close",
-                    "flood_close_minutes",
-                ],
+                "fields": list(policies.FLOOD_FIELDS),
                 "description": _(
                     "When more submissions than the limit arrive from everyone together, formguard raises the bar "
                     "instead of closing: every POST must pass the captcha and the bot traps refuse where they would "
@@ -125,17 +119,7 @@ class FormPolicyAdmin(FormGuardAdmin):
         (
             _("Rate limit and automatic bans"),
             {
-                "fields": [
-                    "rate_limit",
-                    "burst_count",
-                    "burst_window",
-                    "ban_duration",
-                    "ban_growth",
-                    "ban_max",
-                    "ban_lookback",
-                    "shared_ip_challenge",
-                    "shared_ip_ceiling",
-                ],
+                "fields": list(policies.RATE_LIMIT_FIELDS),
                 "description": _("On a form's row, leave a field empty to use the site-wide default."),
             },
         ),
