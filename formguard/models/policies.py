@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +19,22 @@ from .choices import (
     validate_rate,
 )
 from .inherited import inherited
+
+
+def action(verbose_name: Any, help_text: Any = "", *, choices: Any = RULE_ACTIONS) -> models.CharField:
+    """What a bot trap or content rule does to a submission it catches (``TrapAction``)."""
+    return inherited(models.CharField, verbose_name, help_text, max_length=12, choices=choices)
+
+
+def rate(verbose_name: Any, help_text: Any, *, optional: bool = False) -> models.CharField:
+    """A rate such as “5/10m” (``ratelimits``); ``optional``: “off” too."""
+    validator = validate_optional_rate if optional else validate_rate
+    return inherited(models.CharField, verbose_name, help_text, max_length=20, validators=[validator])
+
+
+def outside_country(verbose_name: Any, help_text: Any = "") -> models.CharField:
+    """What a visitor gets whose address no country can be named for (``OutsideCountry``)."""
+    return inherited(models.CharField, verbose_name, help_text, max_length=10, choices=OutsideCountry.choices)
 
 
 class FormPolicy(models.Model):
@@ -56,12 +74,9 @@ class FormPolicy(models.Model):
     closed_message_ja = models.TextField(_("closed message (Japanese)"), blank=True)
     closed_message_en = models.TextField(_("closed message (English)"), blank=True)
 
-    rate_limit = inherited(
-        models.CharField,
+    rate_limit = rate(
         _("rate limit"),
         _("POSTs allowed per IP per form, e.g. “5/10m”, “20/h”, “100/d”."),
-        max_length=20,
-        validators=[validate_rate],
     )
     burst_count = inherited(
         models.PositiveIntegerField,
@@ -96,12 +111,9 @@ class FormPolicy(models.Model):
         minimum=16,
         maximum=64,
     )
-    ipv6_network_rate_limit = inherited(
-        models.CharField,
+    ipv6_network_rate_limit = rate(
         _("rate limit per IPv6 network"),
         _("POSTs allowed per IPv6 network per form, e.g. “20/10m”."),
-        max_length=20,
-        validators=[validate_rate],
     )
     ipv6_network_burst_count = inherited(
         models.PositiveIntegerField,
@@ -165,33 +177,22 @@ class FormPolicy(models.Model):
         max_length=300,
         validators=[validate_countries],
     )
-    unknown_country = inherited(
-        models.CharField,
+    unknown_country = outside_country(
         _("countries the database does not know (ZZ)"),
-        max_length=10,
-        choices=OutsideCountry.choices,
     )
-    private_country = inherited(
-        models.CharField,
+    private_country = outside_country(
         _("private and local addresses (XX)"),
         _("Load balancers and localhost have such addresses: “allow” keeps them from being locked out."),
-        max_length=10,
-        choices=OutsideCountry.choices,
     )
 
-    honeypot_action = inherited(
-        models.CharField,
+    honeypot_action = action(
         _("honeypot"),
         _("A hidden field that people never see and bots fill in."),
-        max_length=12,
         choices=TrapAction.choices,
     )
-    time_trap_action = inherited(
-        models.CharField,
+    time_trap_action = action(
         _("time trap"),
         _("Sent faster than the shortest time below, or with the form's time token missing or changed."),
-        max_length=12,
-        choices=RULE_ACTIONS,
     )
     time_trap_min = inherited(
         models.PositiveIntegerField,
@@ -210,26 +211,20 @@ class FormPolicy(models.Model):
     email_field = inherited(
         models.CharField, _("email field"), _("The form's field with the sender's address."), max_length=100
     )
-    japanese_action = inherited(
-        models.CharField,
+    japanese_action = action(
         _("Japanese required"),
         _(
             "A message of 20 characters or more must be written in Japanese: at least 6 percent of its letters "
             "hiragana or katakana (a Japanese closing on an English or Chinese text is not enough). "
             "Shorter texts such as 資料請求 or 見積依頼 always pass."
         ),
-        max_length=12,
-        choices=RULE_ACTIONS,
     )
-    links_action = inherited(
-        models.CharField,
+    links_action = action(
         _("links"),
         _("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
-        max_length=12,
-        choices=RULE_ACTIONS,
     )
     max_links = inherited(models.PositiveIntegerField, _("links allowed in the message"))
-    ng_words_action = inherited(models.CharField, _("NG words"), max_length=12, choices=TrapAction.choices)
+    ng_words_action = action(_("NG words"), choices=TrapAction.choices)
     ng_words = inherited(
         models.TextField,
         _("NG words list"),
@@ -239,33 +234,26 @@ class FormPolicy(models.Model):
             "On a form's row, empty: the site-wide list."
         ),
     )
-    sender_action = inherited(
-        models.CharField,
+    sender_action = action(
         _("sender address"),
         _("The sender's own address pasted into the message, or a disposable (throwaway) address."),
-        max_length=12,
-        choices=RULE_ACTIONS,
     )
-    recipient_limit = inherited(
-        models.CharField,
+    recipient_limit = rate(
         _("messages per address"),
         _(
             "Submissions with the same typed email address, from any IP, e.g. “3/d”; “off” for none. "
             "Stops a form's automatic reply from being used to mail strangers. Addresses are counted hashed."
         ),
-        max_length=20,
-        validators=[validate_optional_rate],
+        optional=True,
     )
-    flood_limit = inherited(
-        models.CharField,
+    flood_limit = rate(
         _("flood limit"),
         _(
             "Submissions to this form from all IPs together, e.g. “200/10m”, counting only those that could "
             "be a person's (sent from the form as shown, by an address not refused already). Over it, every "
             "POST must pass the captcha for the time below and the admins get one mail. “off”: never."
         ),
-        max_length=20,
-        validators=[validate_optional_rate],
+        optional=True,
     )
     flood_escalation = inherited(
         models.PositiveIntegerField,
