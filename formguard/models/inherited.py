@@ -3,7 +3,8 @@
 Most of ``FormPolicy``'s fields are such values (``policies.INHERITED_FIELDS``):
 blank in the admin, empty in the database (NULL, or "" for text), filled in
 from the ``*`` row, then from ``FORMGUARD["DEFAULT_POLICY"]``, when the policy
-is built. One factory says so once, and a field reads as what it holds.
+is built. One factory says so once, and a field reads as what it holds; the
+kinds that recur (a trap's action, a rate, a country's outside answer) are named.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, TypeVar
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from .choices import RULE_ACTIONS, OutsideCountry, validate_optional_rate, validate_rate
 
 F = TypeVar("F", bound=models.Field)
 
@@ -40,3 +43,19 @@ def inherited(
         # Text left empty is ""; a number or a switch left empty is NULL.
         options["null"] = True
     return field_class(verbose_name, blank=True, validators=bounds, help_text=help_text, **options)
+
+
+def action(verbose_name: Any, help_text: Any = "", *, choices: Any = RULE_ACTIONS) -> models.CharField:
+    """What a bot trap or content rule does to a submission it catches (``TrapAction``)."""
+    return inherited(models.CharField, verbose_name, help_text, max_length=12, choices=choices)
+
+
+def rate(verbose_name: Any, help_text: Any, *, optional: bool = False) -> models.CharField:
+    """A rate such as “5/10m” (``ratelimits``); ``optional``: “off” too."""
+    validator = validate_optional_rate if optional else validate_rate
+    return inherited(models.CharField, verbose_name, help_text, max_length=20, validators=[validator])
+
+
+def outside_country(verbose_name: Any, help_text: Any = "") -> models.CharField:
+    """What a visitor gets whose address no country can be named for (``OutsideCountry``)."""
+    return inherited(models.CharField, verbose_name, help_text, max_length=10, choices=OutsideCountry.choices)

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import (
-    RULE_ACTIONS,
-    SITE_WIDE,
-    CountryMode,
-    OutsideCountry,
-    TrapAction,
-    validate_countries,
-    validate_optional_rate,
-    validate_rate,
-)
-from .inherited import inherited
-
-
-def action(verbose_name: Any, help_text: Any = "", *, choices: Any = RULE_ACTIONS) -> models.CharField:
-    """What a bot trap or content rule does to a submission it catches (``TrapAction``)."""
-    return inherited(models.CharField, verbose_name, help_text, max_length=12, choices=choices)
-
-
-def rate(verbose_name: Any, help_text: Any, *, optional: bool = False) -> models.CharField:
-    """A rate such as “5/10m” (``ratelimits``); ``optional``: “off” too."""
-    validator = validate_optional_rate if optional else validate_rate
-    return inherited(models.CharField, verbose_name, help_text, max_length=20, validators=[validator])
-
-
-def outside_country(verbose_name: Any, help_text: Any = "") -> models.CharField:
-    """What a visitor gets whose address no country can be named for (``OutsideCountry``)."""
-    return inherited(models.CharField, verbose_name, help_text, max_length=10, choices=OutsideCountry.choices)
+from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
+from .inherited import action, inherited, outside_country, rate
 
 
 class FormPolicy(models.Model):
