@@ -132,6 +132,9 @@ class Verdict:
     form_error: str = ""
     # Answer as if the form had been sent (302 to its success URL).
     fake_success: bool = False
+    # Held for review: answered as a fake success is, and the submission kept
+    # (``models.Submission``) for the owner to release, discard or label.
+    held: bool = False
     # The flood breaker: close the form until this time.
     close_until: datetime | None = None
     # In monitor-only mode: the refusals that were not carried out.
@@ -146,6 +149,11 @@ class Verdict:
     @classmethod
     def refuse(cls, check: str, reason: str, status: int, **kwargs: Any) -> Verdict:
         return cls(allowed=False, check=check, reason=reason, status=status, **kwargs)
+
+    @classmethod
+    def hold(cls, check: str, reason: str, **kwargs: Any) -> Verdict:
+        """Hold for review: the visitor sees what a sent form shows, nothing reaches the staff."""
+        return cls(allowed=False, check=check, reason=reason, status=302, fake_success=True, held=True, **kwargs)
 
 
 Check = Callable[[Attempt], "Verdict | None"]

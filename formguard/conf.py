@@ -69,6 +69,18 @@ DEFAULT_POLICY: dict[str, Any] = {
     "flood_captcha_factor": 4,
     "flood_close": False,
     "flood_close_minutes": 30,
+    # A message without Japanese from a visitor who does not read it: the
+    # captcha, not a refusal (docs/traps.md).
+    "japanese_foreign_action": "challenge",
+    # Held for review (docs/review.md) and the owner-taught filter (docs/filter.md).
+    "hold_retention_days": 30,
+    "filter_enabled": True,
+    "filter_min_labels": 20,
+    "filter_spam_action": "hold",
+    "filter_sales_action": "hold",
+    "filter_tag_address": "",
+    "sales_notice": False,
+    "sales_notice_text": "",
 }
 
 CAPTCHA_DEFAULTS: dict[str, Any] = {

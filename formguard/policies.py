@@ -35,6 +35,7 @@ TRAP_FIELDS = (
     "message_field",
     "email_field",
     "japanese_action",
+    "japanese_foreign_action",
     "links_action",
     "max_links",
     "ng_words_action",
@@ -56,6 +57,17 @@ RATE_LIMIT_FIELDS = (
 )
 # What happens under a flood, as the admin shows it.
 FLOOD_FIELDS = ("flood_limit", "flood_escalation", "flood_captcha_factor", "flood_close", "flood_close_minutes")
+# What is held for review, the owner-taught filter and 営業お断り, as the admin shows them.
+REVIEW_FIELDS = (
+    "hold_retention_days",
+    "filter_enabled",
+    "filter_min_labels",
+    "filter_spam_action",
+    "filter_sales_action",
+    "filter_tag_address",
+    "sales_notice",
+    "sales_notice_text",
+)
 # Fields a form's row may leave empty to inherit from the site-wide row.
 INHERITED_FIELDS = (
     "enabled",
@@ -73,6 +85,7 @@ INHERITED_FIELDS = (
     "private_country",
     *TRAP_FIELDS,
     *FLOOD_FIELDS,
+    *REVIEW_FIELDS,
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 

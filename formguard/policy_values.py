@@ -82,6 +82,15 @@ class PolicyValues:
     flood_captcha_factor: int = 4
     flood_close: bool = False
     flood_close_minutes: int = 30
+    japanese_foreign_action: str = "challenge"
+    hold_retention_days: int = 30
+    filter_enabled: bool = True
+    filter_min_labels: int = 20
+    filter_spam_action: str = "hold"
+    filter_sales_action: str = "hold"
+    filter_tag_address: str = ""
+    sales_notice: bool = False
+    sales_notice_text: str = ""
     closures: tuple[Closure, ...] = ()
 
     @property

@@ -106,6 +106,17 @@ class FormPolicyAdmin(FormGuardAdmin):
             },
         ),
         (
+            _("Held messages and the filter you teach"),
+            {
+                "fields": list(policies.REVIEW_FIELDS),
+                "description": _(
+                    "What a check holds waits in the review inbox: the visitor sees the usual thanks, nothing "
+                    "reaches the staff until you release it. Label messages 迷惑 (spam), 営業 (sales pitch) or "
+                    "お客様 (customer) and the filter learns; it acts only once it has enough labels of each kind."
+                ),
+            },
+        ),
+        (
             _("Under a flood"),
             {
                 "fields": list(policies.FLOOD_FIELDS),

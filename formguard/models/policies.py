@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
 from .inherited import action, inherited, outside_country, rate
+from .review_fields import ReviewFields
 
 
-class FormPolicy(models.Model):
+class FormPolicy(ReviewFields, models.Model):
     """How one guarded form is protected; the row keyed ``*`` is the site default.
 
     On a form's row an empty field means "as the site-wide default". Closing
