@@ -18,7 +18,7 @@ FIELDS = {"id", "lang", "page", "accept_language", "split", "name", "email", "me
 OPTIONAL = {"extra_first", "note"}
 # At least this many of each (issue 22's corpus: customers in three languages, the sales pitches
 # form-sales services send, spam).
-SIZES = {"customers": 130, "pitches": 100, "spam": 23}
+SIZES = {"customers": 130, "pitches": 100, "spam": 100}
 
 # A phone number as people write it: three groups of digits with hyphens, dots, spaces or
 # brackets, optionally after +81 / +86 / +1 and the like.
@@ -140,4 +140,4 @@ def test_the_content_rules_on_the_corpus():
         "zh-traditional",
         "zh-business",
     } <= caught["customers"]
-    assert {name: len(ids) for name, ids in caught.items()} == {"customers": 57, "pitches": 17, "spam": 23}
+    assert {name: len(ids) for name, ids in caught.items()} == {"customers": 57, "pitches": 17, "spam": 64}

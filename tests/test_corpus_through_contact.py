@@ -78,11 +78,14 @@ def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
                 for split in SPLITS
             )
             print(f"  {name:<10} {reached[name]:>3} of {len(items):>3}   ({line})")
-        for lang in LANGS:
-            got = Counter(i["page"] for i in delivered["customers"] if i["lang"] == lang)
-            out_of = Counter(i["page"] for i in load("customers") if i["lang"] == lang)
-            pages = ", ".join(f"{page} page {got[page]}/{n}" for page, n in sorted(out_of.items()))
-            print(f"  customers {lang}: {sum(got.values())} of {sum(out_of.values())}   ({pages})")
+        for name in CLASSES:
+            for lang in LANGS:
+                got = Counter(i["page"] for i in delivered[name] if i["lang"] == lang)
+                out_of = Counter(i["page"] for i in load(name) if i["lang"] == lang)
+                if not out_of:
+                    continue
+                pages = ", ".join(f"{page} page {got[page]}/{n}" for page, n in sorted(out_of.items()))
+                print(f"  {name} {lang}: {sum(got.values())} of {sum(out_of.values())}   ({pages})")
         refused = [i["id"] for i in load("customers") if i not in delivered["customers"]]
         print("  customers refused:", ", ".join(refused))
     # What holds today (measured on this corpus, December 2026). Issue 22's targets, which the next
@@ -94,4 +97,4 @@ def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
     assert reached == TODAY
 
 
-TODAY = {"customers": 83, "pitches": 83, "spam": 0}
+TODAY = {"customers": 83, "pitches": 83, "spam": 39}
