@@ -28,6 +28,19 @@ from formguard.models import FormPolicy
 from formguard.testing import captcha_solution, trap_fields
 from tests.corpus import CLASSES, LANGS, SPLITS, fields_of, load, ng_words, page_from_header
 
+# What reaches the staff TODAY, with the demo's defaults and no labels (measured on this corpus,
+# December 2026): the Japanese rule refuses nearly every English and Chinese customer and the
+# kanji-only requests, a signature with the sender's own address or three links refuse a few
+# more, while most sales pitches and the Japanese spam (scams, phishing, fake invoices) get
+# through. These numbers are a record, not a goal: the change for issue 22 replaces them with
+# its targets and asserts those instead --
+#   - with the demo's defaults and no labels, at least 99% of the customers reach the staff;
+#   - after the owner labels the "train" split through the admin, on the "test" split at least
+#     95% of the spam and 90% of the sales pitches stay out of the staff's inbox (held, refused
+#     or sent to another address) while at least 99% of the customers still arrive.
+TODAY = {"customers": 83, "pitches": 83, "spam": 39}
+TODAY_CUSTOMERS_BY_LANG = {"ja": 77, "en": 3, "zh": 3}
+
 _ips = (f"198.51.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
 
 
@@ -88,13 +101,8 @@ def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
                 print(f"  {name} {lang}: {sum(got.values())} of {sum(out_of.values())}   ({pages})")
         refused = [i["id"] for i in load("customers") if i not in delivered["customers"]]
         print("  customers refused:", ", ".join(refused))
-    # What holds today (measured on this corpus, December 2026). Issue 22's targets, which the next
-    # change must reach and then assert instead: with the demo's defaults and no labels, at least
-    # 99% of the customers reach the staff (today the Japanese rule refuses nearly every English and
-    # Chinese customer, and a signature with the sender's own address or three links refuse more);
-    # after the owner labels the train split, on the test split at least 95% of the spam and 90% of
-    # the sales pitches stay out of the staff's inbox while 99% of the customers still arrive.
+        print("  spam delivered:", ", ".join(i["id"] for i in delivered["spam"]))
     assert reached == TODAY
-
-
-TODAY = {"customers": 83, "pitches": 83, "spam": 39}
+    customers = Counter(i["lang"] for i in delivered["customers"])
+    assert {lang: customers[lang] for lang in LANGS} == TODAY_CUSTOMERS_BY_LANG
+    assert {i["lang"] for i in delivered["spam"]} == {"ja"}  # the Japanese scams and phishing
