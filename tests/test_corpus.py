@@ -20,6 +20,7 @@ OPTIONAL = {"extra_first", "note"}
 # At least this many of each (issue 22's corpus: customers in three languages, the sales pitches
 # form-sales services send, spam).
 SIZES = {"customers": 130, "pitches": 100, "spam": 100}
+CUSTOMERS_BY_LANG = {"ja": 80, "en": 25, "zh": 25}
 
 # A phone number as people write it: three groups of digits with hyphens, dots, spaces or
 # brackets, optionally after +81 / +86 / +1 and the like; or 10-11 digits in one run (a Japanese
@@ -49,6 +50,9 @@ def test_every_item_has_its_fields_and_a_known_label():
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", item["id"]), item["id"]
     for name in CLASSES:
         assert len(load(name)) >= SIZES[name], name
+        assert {item["lang"] for item in load(name)} >= {"ja", "en"}, name
+    customers = Counter(item["lang"] for item in load("customers"))
+    assert all(customers[lang] >= n for lang, n in CUSTOMERS_BY_LANG.items()), customers
 
 
 def test_ids_messages_and_addresses_are_unique():
