@@ -50,7 +50,8 @@ def english_on(text):
     global FRAGMENTS
     if FRAGMENTS is None:
         FRAGMENTS = english_fragments()
-    found = [f for f in FRAGMENTS if re.search(r"(?<![A-Za-z])" + re.escape(f) + r"(?![A-Za-z])", text)]
+    # A word inside an address a visitor typed (spam@example.com) is not a text left untranslated.
+    found = [f for f in FRAGMENTS if re.search(r"(?<![A-Za-z@./])" + re.escape(f) + r"(?![A-Za-z@])", text)]
     return found + [raw for raw in RAW if raw in text]
 
 
