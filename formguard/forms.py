@@ -122,6 +122,12 @@ class FormGuardField(forms.Field):
         if form is not None and target and target in form.fields and target != FIELD_NAME:
             form.add_error(target, error)
             return None
+        if form is not None:
+            # Any other refusal ("sent too fast", the captcha) is about the whole
+            # message: at the top of the form, where the visitor looks first when
+            # the page comes back, not at formguard's field below the last one.
+            form.add_error(None, error)
+            return None
         raise error
 
 
