@@ -127,6 +127,15 @@ def _traps_missing_since(form_key: str) -> str:
     ) % {"time": f"{moment:%Y-%m-%d %H:%M}"}
 
 
+def plain_view_warning() -> str:
+    """What a plain ``@guard_form`` view (no ``form_errors=True``, no ``GuardedFormMixin``) goes without."""
+    return _(
+        "A plain @guard_form view: its form carries no formguard field, so no honeypot, no time trap and no "
+        "captcha widget, whatever the policy says. Give its form FormGuardFormMixin and write "
+        "@guard_form(…, form_errors=True), or use GuardedFormMixin."
+    )
+
+
 def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     now = timezone.now()
     outcomes = []
@@ -135,6 +144,7 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     methods = {"GET": _("opening the form (GET)"), "POST": _("sending it (POST)")}
     for form_key in keys:
         policy = get_policy(form_key)
+        plain = form_key in views and not shows_form_errors(views[form_key])
         parts = []
         for method in ("GET", "POST"):
             probe = copy.copy(request)
@@ -146,8 +156,10 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
             {
                 "form_key": form_key,
                 "outcome": " / ".join(parts),
-                "traps": describe_traps(policy, form_key not in views or shows_form_errors(views[form_key])),
-                "warning": _traps_missing_since(form_key),
+                "traps": describe_traps(policy, not plain),
+                "warning": " ".join(
+                    w for w in (plain_view_warning() if plain else "", _traps_missing_since(form_key)) if w
+                ),
             }
         )
     return outcomes

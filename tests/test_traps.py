@@ -484,5 +484,6 @@ def test_a_form_shown_without_formguards_field_is_reported_at_once(client, caplo
     assert "without formguard's field" in caplog.text and "{{ form.formguard }}" in caplog.text
     diagnosis = admin_client.get("/admin/formguard/blockrule/inspect/").content.decode()
     assert "pieces" in diagnosis and "Shown without formguard" in diagnosis
+    # The visitor is told (the form came back with the reason nowhere on it), the text kept.
     refused = client.post("/t/pieces/", {"message": "こんにちは"})
-    assert refused.status_code == 200 and "こんにちは" in refused.content.decode()
+    assert refused.status_code == 400 and "こんにちは" in refused.content.decode()

@@ -30,6 +30,7 @@ Importing this package registers every check (``FormGuardConfig.ready``).
 |                 | exists: those visitors have no way to reach the business          |
 | formguard.W010  | no alternative contact for every country (no row of no country):  |
 |                 | banned, rate-limited and closed-form visitors are shown none      |
+| formguard.W011  | a plain ``@guard_form`` view: its form has no traps, no captcha   |
 | formguard.E015  | a ``ConsentField`` is declared pre-ticked (``initial=True``)      |
 """
 
@@ -38,6 +39,7 @@ Importing this package registers every check (``FormGuardConfig.ready``).
 from .captcha import check_captcha, check_captcha_deploy
 from .consent import check_consent_fields
 from .contacts import check_refusals_without_contacts
+from .forms import check_plain_form_views
 from .geoip import check_geoip, check_geoip_age
 from .policies import check_flood_without_captcha, check_hidden_without_contacts
 from .setup import check_middleware, check_settings
@@ -53,6 +55,7 @@ __all__ = [
     "check_geoip_age",
     "check_hidden_without_contacts",
     "check_middleware",
+    "check_plain_form_views",
     "check_refusals_without_contacts",
     "check_settings",
     "check_state_scope",
