@@ -1,16 +1,13 @@
 """``manage.py formguard`` in the operator's words (issue 23, item 5).
 
-Japanese output with no English in it and no raw values (rates, seconds), a
-help of its own per subcommand, one line per change on the terminal, and the
-dates and ages that people type.
+Japanese output with no English in it and no raw values (rates, seconds), one
+line per change on the terminal, and the dates and ages that people type. (The
+help of each subcommand: test_command_line.test_help_is_in_the_sites_language.)
 """
 
 import logging
-import os
-import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,7 +19,6 @@ from formguard import incidents
 from formguard.models import Incident
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_ja(capsys, *args) -> str:
@@ -50,27 +46,6 @@ def test_status_names_the_self_hosted_captcha_in_japanese(settings, capsys):
     assert "self-hosted" not in line and "proof of work" not in line, line
     assert "配信元 ）" not in line and "配信元）" not in line, line
     assert "このサイト自身が配信" in line, line
-
-
-def _help(*args: str) -> str:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "formguard", *args, "--help"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_inspect_and_geoip_each_have_their_own_help():
-    inspect, geoip = _help("inspect"), _help("geoip")
-    assert "GeoIP データベース" in geoip and "GeoIP データベース" not in inspect, (inspect, geoip)
-    assert "フォームごとに" in inspect, inspect
-    assert "IPv4 または IPv6" in inspect
 
 
 def test_a_change_is_said_once_on_the_terminal(capsys, caplog):

@@ -6,21 +6,15 @@ from typing import Any
 
 from django.core.checks import Tags, Warning, register
 
+from .rows import read_rows
+
 
 @register(Tags.database)
 def check_refusals_without_contacts(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
     """A database check, as W007: ``migrate`` and ``check --database default`` run it (it reads rows)."""
-    from django.db import DEFAULT_DB_ALIAS, DatabaseError
-
     from .. import contacts
 
-    if not databases or DEFAULT_DB_ALIAS not in databases:
-        return []
-    try:
-        missing = contacts.refusals_without_contacts()
-    except DatabaseError:  # tables not migrated yet
-        return []
-    if not missing:
+    if not read_rows(databases, contacts.refusals_without_contacts):
         return []
     return [
         Warning(
