@@ -36,9 +36,14 @@ def check_flood_without_captcha(app_configs: Any = None, databases: Any = None, 
     from ..captcha import get_provider
     from ..models import SITE_WIDE, FormPolicy
 
-    if get_provider() is not None:
-        return []
-    rows = read_rows(databases, lambda: dict(FormPolicy.objects.values_list("form_key", "flood_limit")))
+    def flood_limits() -> dict[str, str] | None:
+        # The provider is looked at only when the database is asked for, as before (E008 says
+        # when it cannot be loaded).
+        if get_provider() is not None:
+            return None
+        return dict(FormPolicy.objects.values_list("form_key", "flood_limit"))
+
+    rows = read_rows(databases, flood_limits)
     if rows is None:
         return []
     site = rows.get(SITE_WIDE) or conf.DEFAULT_POLICY["flood_limit"]
