@@ -52,6 +52,16 @@ def _load_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def refusals_without_contacts() -> bool:
+    """True when a refused visitor (banned, too many messages, the form closed) may see no contact.
+
+    A country's own rows replace the default rows (``for_visitor``): with no
+    row of no country, every country without rows of its own meets a dead end.
+    Reads the rows only (not the store): the system check calls it too.
+    """
+    return not AlternativeContact.objects.filter(country="").exists()
+
+
 def _all_rows() -> list[dict[str, Any]]:
     return generations.cached_rows("contacts", _load_rows)
 

@@ -23,6 +23,7 @@ from .marks import discover_form_views, shows_form_errors
 from .models import FormPolicy, Reason, TrapAction
 from .pipeline import check_allowlist, check_blacklist, check_closed, check_country, run_checks
 from .policies import Policy, get_policy
+from .ratelimits import format_rate
 from .store import StoreUnavailable, get_store
 
 FORWARDING_HEADERS = (
@@ -43,7 +44,7 @@ def _describe(verdict: Verdict, attempt: Attempt) -> str:
         if verdict.check == "allowlist":
             outcome = _("allowed (allowlist): no further checks")
         elif attempt.is_submission:
-            outcome = _("accepted, up to %(rate)s") % {"rate": attempt.policy.rate_limit}
+            outcome = _("accepted, up to %(rate)s") % {"rate": format_rate(attempt.policy.rate_limit)}
             if attempt.wants_captcha:
                 from . import captcha
 
@@ -75,25 +76,38 @@ def describe_traps(policy: Policy, has_field: bool = True) -> str:
     actions = {"refuse": _("refuse"), "challenge": _("captcha"), "fake_success": _("fake success")}
     rules = [
         (_("Japanese required"), policy.japanese_action, ""),
-        (_("links"), policy.links_action, f" ≤ {policy.max_links}"),
+        (_("links"), policy.links_action, " " + _("up to %(count)d") % {"count": policy.max_links}),
         (_("NG words"), policy.ng_words_action if policy.ng_words.strip() else TrapAction.OFF, ""),
         (_("sender address"), policy.sender_action, ""),
     ]
     if has_field:
         rules[:0] = [
             (_("honeypot"), policy.honeypot_action, ""),
-            (_("time trap"), policy.time_trap_action, f" {policy.time_trap_min}–{policy.time_trap_max} s"),
+            (
+                _("time trap"),
+                policy.time_trap_action,
+                " "
+                + _("%(min)s to %(max)s")
+                % {"min": format_duration(policy.time_trap_min), "max": format_duration(policy.time_trap_max)},
+            ),
         ]
-    parts = [f"{label}{extra} ({actions.get(action, action)})" for label, action, extra in rules if action != "off"]
+    parts = [
+        _("%(rule)s (%(action)s)") % {"rule": f"{label}{extra}", "action": actions.get(action, action)}
+        for label, action, extra in rules
+        if action != "off"
+    ]
     if policy.recipient_limit != "off":
-        parts.append(f"{_('messages per address')} {policy.recipient_limit}")
+        parts.append(f"{_('messages per address')} {format_rate(policy.recipient_limit)}")
     if policy.flood_limit != "off":
         parts.append(
             _("over %(limit)s from everyone: captcha for everyone for %(duration)s")
-            % {"limit": policy.flood_limit, "duration": format_duration(policy.flood_escalation)}
+            % {"limit": format_rate(policy.flood_limit), "duration": format_duration(policy.flood_escalation)}
         )
         if policy.flood_close:
-            parts.append(_("last resort: closes for %(minutes)s min") % {"minutes": policy.flood_close_minutes})
+            parts.append(
+                _("last resort: closes for %(duration)s")
+                % {"duration": format_duration(policy.flood_close_minutes * 60)}
+            )
     return " · ".join(parts) or _("none")
 
 
@@ -113,25 +127,39 @@ def _traps_missing_since(form_key: str) -> str:
     ) % {"time": f"{moment:%Y-%m-%d %H:%M}"}
 
 
+def plain_view_warning() -> str:
+    """What a plain ``@guard_form`` view (no ``form_errors=True``, no ``GuardedFormMixin``) goes without."""
+    return _(
+        "A plain @guard_form view: its form carries no formguard field, so no honeypot, no time trap and no "
+        "captcha widget, whatever the policy says. Give its form FormGuardFormMixin and write "
+        "@guard_form(…, form_errors=True), or use GuardedFormMixin."
+    )
+
+
 def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     now = timezone.now()
     outcomes = []
     keys = FormPolicy.objects.exclude(form_key="*").values_list("form_key", flat=True)
     views = discover_form_views()
+    methods = {"GET": _("opening the form (GET)"), "POST": _("sending it (POST)")}
     for form_key in keys:
         policy = get_policy(form_key)
+        plain = form_key in views and not shows_form_errors(views[form_key])
         parts = []
         for method in ("GET", "POST"):
             probe = copy.copy(request)
             probe.method = method
             attempt = Attempt(request=probe, form_key=form_key, policy=policy, ip=address, now=now)
-            parts.append(f"{method}: {_describe(run_checks(attempt, READ_ONLY_CHECKS), attempt)}")
+            said = _describe(run_checks(attempt, READ_ONLY_CHECKS), attempt)
+            parts.append(_("%(method)s: %(outcome)s") % {"method": methods[method], "outcome": said})
         outcomes.append(
             {
                 "form_key": form_key,
-                "outcome": "; ".join(parts),
-                "traps": describe_traps(policy, form_key not in views or shows_form_errors(views[form_key])),
-                "warning": _traps_missing_since(form_key),
+                "outcome": " / ".join(parts),
+                "traps": describe_traps(policy, not plain),
+                "warning": " ".join(
+                    w for w in (plain_view_warning() if plain else "", _traps_missing_since(form_key)) if w
+                ),
             }
         )
     return outcomes

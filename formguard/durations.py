@@ -27,15 +27,17 @@ _SPELLINGS = {spelling: unit for unit, (_seconds, spellings) in UNITS.items() fo
 DURATION_RE = re.compile(r"^\s*(\d{1,9})\s*([^\d\s]+)\s*$")
 
 
-def parse(text: str, *, smallest: str = "s") -> timedelta:
+def parse(text: str, *, smallest: str = "s", least: int = 1) -> timedelta:
     """``"90m"``, ``"2h"``, ``"1時間"``, ``"30 days"`` → timedelta; ``ValueError`` otherwise.
 
     A number needs its unit (a bare "30" could be seconds or days), and is at
-    least 1. ``smallest`` refuses shorter units (purge takes days and weeks).
+    least ``least`` (1: a switch "for 0 minutes" is a typo; purge takes 0d,
+    "everything up to now"). ``smallest`` refuses shorter units (purge takes
+    days and weeks).
     """
     match = DURATION_RE.match(text or "")
     unit = _SPELLINGS.get(match.group(2).lower()) if match else None
-    if not match or unit is None or int(match.group(1)) < 1 or UNITS[unit][0] < UNITS[smallest][0]:
+    if not match or unit is None or int(match.group(1)) < least or UNITS[unit][0] < UNITS[smallest][0]:
         raise ValueError(text)
     return timedelta(seconds=int(match.group(1)) * UNITS[unit][0])
 

@@ -52,8 +52,9 @@ def render_traps(request: HttpRequest) -> str:
         html += format_html('<link rel="stylesheet" href="{}">', static("formguard/formguard.css"))
     if policy.honeypot_action != "off":
         html += format_html(
-            '<div class="fg-trap" aria-hidden="true"><label for="id_{name}">{label}</label>'
-            '<input type="text" name="{name}" id="id_{name}" value="" autocomplete="off" tabindex="-1"></div>',
+            # Phrasing content only (a span, not a div): {{ form.as_p }} puts the field in a <p>.
+            '<span class="fg-trap" aria-hidden="true"><label for="id_{name}">{label}</label>'
+            '<input type="text" name="{name}" id="id_{name}" value="" autocomplete="off" tabindex="-1"></span>',
             name=traps.HONEYPOT_FIELD,
             label=_("Leave this field empty"),
         )
@@ -91,6 +92,11 @@ class CaptchaWidget(forms.Widget):
     def use_required_attribute(self, initial: Any) -> bool:
         return False
 
+    def id_for_label(self, id_: str) -> str:
+        # Nothing to label: a template that writes <label for="{{ field.id_for_label }}"> for
+        # every field gets no for= pointing at an element that does not exist.
+        return ""
+
 
 class FormGuardField(forms.Field):
     """Shows formguard's verdict on the POST as a form error."""
@@ -115,6 +121,12 @@ class FormGuardField(forms.Field):
         form = getattr(self, "form", None)
         if form is not None and target and target in form.fields and target != FIELD_NAME:
             form.add_error(target, error)
+            return None
+        if form is not None:
+            # Any other refusal ("sent too fast", the captcha) is about the whole
+            # message: at the top of the form, where the visitor looks first when
+            # the page comes back, not at formguard's field below the last one.
+            form.add_error(None, error)
             return None
         raise error
 

@@ -16,22 +16,29 @@ sync code (store and ORM calls).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
+from django.utils.html import conditional_escape
+from django.utils.translation import gettext_lazy
 
 from . import captcha
+from .attempt import Verdict
 from .captcha.altcha import is_challenge_request
 from .conf import conf
 from .marks import fakes_success_itself, form_key_of, shows_form_errors
+from .models import Reason
 from .pipeline import evaluate
-from .refusal import fake_success, respond
+from .refusal import fake_success, render_refusal, respond
 from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.middleware")
@@ -55,24 +62,61 @@ MISSING_TRAPS_TTL = 24 * 3600
 _reported: dict[str, float] = {}
 
 
+MISSING_TRAPS_MESSAGE = (
+    "formguard: {path} showed form {form!r} without formguard's field, so its visitors' POSTs carry no "
+    "time token and are refused. Render {{{{ form.formguard }}}} (or the whole form) in the template."
+)
+
+
 def _report_missing_traps(request: HttpRequest, form_key: str) -> None:
+    if settings.DEBUG:
+        # The developer learns it at the first GET, on Django's error page, not from a log line.
+        raise ImproperlyConfigured(MISSING_TRAPS_MESSAGE.format(path=request.path, form=form_key))
     now = time.monotonic()
     if now - _reported.get(form_key, float("-inf")) < 60:
         return
     _reported[form_key] = now
-    logger.error(
-        "formguard: %s showed form %r without formguard's field, so its visitors' POSTs carry no "
-        "time token and are refused. Render {{ form.formguard }} (or the whole form) in the template.",
-        request.path,
-        form_key,
-    )
+    logger.error(MISSING_TRAPS_MESSAGE.format(path=request.path, form=form_key))
     with contextlib.suppress(StoreUnavailable):
         get_store().put(MISSING_TRAPS.format(form_key), time.time(), MISSING_TRAPS_TTL)
+
+
+CANNOT_BE_SENT = gettext_lazy(
+    "Your message could not be sent from this page because of a problem on our side. "
+    "Please keep a copy of it and reach us another way; we are sorry for the trouble."
+)
+
+
+def _form_lacks_the_field(verdict: Verdict, form_key: str) -> bool:
+    """A POST with no time token, to a form last shown without formguard's field."""
+    if verdict.reason != Reason.BAD_TOKEN or verdict.detail.get("token") != "missing":
+        return False
+    try:
+        return bool(get_store().get(MISSING_TRAPS.format(form_key)))
+    except StoreUnavailable:
+        return False
+
+
+def _error_not_shown(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether the form the view answered with lacks formguard's error (an HTML page only)."""
+    verdict = request.formguard
+    if response.status_code not in (200, verdict.status) or response.streaming:
+        return False
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    if not getattr(request, "_formguard_field_checked", False):
+        return False  # the form never asked formguard: logged below, the POST may have gone through
+    return str(conditional_escape(str(verdict.form_error))).encode(response.charset) not in response.content
 
 
 def forget_paths() -> None:
     """Resolve paths again (the URLconf changed: tests)."""
     _guarded_view.cache_clear()
+
+
+def forget_reports() -> None:
+    """Report a form shown without formguard's field again at once (tests)."""
+    _reported.clear()
 
 
 class FormGuardMiddleware(MiddlewareMixin):
@@ -159,6 +203,17 @@ class FormGuardMiddleware(MiddlewareMixin):
             response.status_code = verdict.status
             if verdict.retry_after:
                 response["Retry-After"] = str(verdict.retry_after)
+        if getattr(request, "_formguard_error_for_view", False):
+            if _form_lacks_the_field(verdict, attempt.form_key):
+                # Sending again cannot help: the site's template leaves out
+                # formguard's field, so its form carries no time token at all.
+                # The visitor is told so, with the text and the other contacts.
+                return render_refusal(attempt, dataclasses.replace(verdict, form_error=str(CANNOT_BE_SENT)))
+            if _error_not_shown(request, response):
+                # The view showed the form again, but nowhere on it the reason
+                # (a template without {{ form.non_field_errors }}): formguard's
+                # own page instead, with the reason and the text.
+                return render_refusal(attempt, verdict)
         if (
             getattr(request, "_formguard_error_for_view", False)
             and not getattr(request, "_formguard_field_checked", False)

@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.utils.translation import gettext
+
+from .durations import format_duration
 from .store import WindowCounter, get_store
 
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -38,6 +41,15 @@ def parse_rate(rate: str) -> tuple[int, int]:
     if int(count) < 1 or seconds < 1:
         raise ValueError(f"not a rate: {rate!r} (count and period must be at least 1)")
     return int(count), seconds
+
+
+def format_rate(rate: str) -> str:
+    """``"5/10m"`` → "5回/10分" / "5 per 10 minutes": a rate as the owner and the operator read it."""
+    try:
+        count, seconds = parse_rate(rate)
+    except ValueError:
+        return rate
+    return gettext("%(count)d per %(period)s") % {"count": count, "period": format_duration(seconds)}
 
 
 def window_end(client: str, period: int, now: int) -> int:

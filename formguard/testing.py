@@ -43,7 +43,7 @@ import time
 from django.conf import settings
 from django.test.utils import override_settings
 
-from . import generations, incidents, refusal, rules
+from . import generations, incidents, middleware, refusal, rules
 from .conf import conf
 from .store import StoreUnavailable, get_store
 
@@ -66,6 +66,7 @@ def reset() -> None:
     rules.forget()
     refusal.forget_pages()
     incidents.forget()
+    middleware.forget_reports()
 
 
 def disabled() -> override_settings:

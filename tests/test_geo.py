@@ -231,7 +231,8 @@ def test_geoip_command(geoip, client, capsys):
     out = capsys.readouterr().out
     assert "country: China (CN)" in out
     assert (
-        "contact: GET: form hidden, other ways to reach you shown (HTTP 200); POST: refused: country (HTTP 403)" in out
+        "contact: opening the form (GET): form hidden, other ways to reach you shown (HTTP 200) / "
+        "sending it (POST): refused: country (HTTP 403)" in out
     )
     call_command("formguard", "geoip", JP_V4)
     assert "country: Japan (JP)" in capsys.readouterr().out

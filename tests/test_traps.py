@@ -128,7 +128,7 @@ def test_a_person_who_reads_the_form_then_sends_it_gets_the_thanks_page(client, 
 def test_the_honeypot_is_hidden_from_people_and_screen_readers(client):
     page = client.get("/contact/").content.decode()
     assert '<link rel="stylesheet" href="/static/formguard/formguard.css">' in page
-    assert f'<div class="fg-trap" aria-hidden="true"><label for="id_{HONEYPOT_FIELD}">Leave this field empty' in page
+    assert f'<span class="fg-trap" aria-hidden="true"><label for="id_{HONEYPOT_FIELD}">Leave this field empty' in page
     assert f'name="{HONEYPOT_FIELD}" id="id_{HONEYPOT_FIELD}" value="" autocomplete="off" tabindex="-1"' in page
     # Nothing inline (a Content-Security-Policy without 'unsafe-inline' allows the page).
     assert "style=" not in page and not re.search(r"<script(?![^>]*\bsrc=)", page)
@@ -484,5 +484,6 @@ def test_a_form_shown_without_formguards_field_is_reported_at_once(client, caplo
     assert "without formguard's field" in caplog.text and "{{ form.formguard }}" in caplog.text
     diagnosis = admin_client.get("/admin/formguard/blockrule/inspect/").content.decode()
     assert "pieces" in diagnosis and "Shown without formguard" in diagnosis
+    # The visitor is told (the form came back with the reason nowhere on it), the text kept.
     refused = client.post("/t/pieces/", {"message": "こんにちは"})
-    assert refused.status_code == 200 and "こんにちは" in refused.content.decode()
+    assert refused.status_code == 400 and "こんにちは" in refused.content.decode()

@@ -101,3 +101,13 @@ class PieceByPieceView(GuardedFormMixin, FormView):
 
 
 urlpatterns.append(path("t/pieces/", PieceByPieceView.as_view()))
+
+
+class QuietView(PieceByPieceView):
+    """A template with formguard's field but no {{ form.non_field_errors }}."""
+
+    formguard_form_key = "quiet"
+    template_name = "tests/quiet_form.html"
+
+
+urlpatterns.append(path("t/quiet/", QuietView.as_view()))

@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from .. import dashboard, durations, geo, incidents, reports, rules
 from ..forms import FIELD_LABELS
 from ..models import Incident, Reason, TrapAction
+from ..ratelimits import format_rate
 from .base import CountryFilter, FormGuardAdmin
-from .policy_form import format_rate
 
 
 @admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import durations, geo, policies
 from ..models import SITE_WIDE, FormPolicy
-from ..ratelimits import parse_rate
+from ..ratelimits import format_rate
 
 DURATION_FIELDS = (
     "burst_window",
@@ -24,15 +24,6 @@ DURATION_FIELDS = (
     "flood_escalation",
 )
 RATE_FIELDS = ("rate_limit", "ipv6_network_rate_limit", "recipient_limit", "flood_limit")
-
-
-def format_rate(rate: str) -> str:
-    """ "5/10m" → "5回/10分" / "5 per 10 minutes"."""
-    try:
-        count, seconds = parse_rate(rate)
-    except ValueError:
-        return rate
-    return gettext("%(count)d per %(period)s") % {"count": count, "period": durations.format_duration(seconds)}
 
 
 def describe_value(field: str, value: Any) -> str:

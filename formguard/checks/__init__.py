@@ -28,6 +28,9 @@ Importing this package registers every check (``FormGuardConfig.ready``).
 | formguard.W005  | (deploy) the GeoIP database is older than ``GEOIP_MAX_AGE_DAYS``  |
 | formguard.W007  | a form is hidden from some countries but no alternative contact   |
 |                 | exists: those visitors have no way to reach the business          |
+| formguard.W010  | no alternative contact for every country (no row of no country):  |
+|                 | banned, rate-limited and closed-form visitors are shown none      |
+| formguard.W011  | a plain ``@guard_form`` view: its form has no traps, no captcha   |
 | formguard.E015  | a ``ConsentField`` is declared pre-ticked (``initial=True``)      |
 """
 
@@ -35,6 +38,8 @@ Importing this package registers every check (``FormGuardConfig.ready``).
 # they were before the checks had modules of their own.
 from .captcha import check_captcha, check_captcha_deploy
 from .consent import check_consent_fields
+from .contacts import check_refusals_without_contacts
+from .forms import check_plain_form_views
 from .geoip import check_geoip, check_geoip_age
 from .policies import check_flood_without_captcha, check_hidden_without_contacts
 from .setup import check_middleware, check_settings
@@ -50,6 +55,8 @@ __all__ = [
     "check_geoip_age",
     "check_hidden_without_contacts",
     "check_middleware",
+    "check_plain_form_views",
+    "check_refusals_without_contacts",
     "check_settings",
     "check_state_scope",
     "check_store_answers",

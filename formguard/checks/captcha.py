@@ -93,8 +93,11 @@ def check_captcha_deploy(app_configs: Any = None, **kwargs: Any) -> list:
     if provider is None:
         return [
             Warning(
-                "No captcha keys are set: formguard's captcha check is off, whatever the form policies say.",
-                hint="Set FORMGUARD['CAPTCHA'] = {'PROVIDER': ..., 'SITE_KEY': ..., 'SECRET_KEY': ...}.",
+                "No captcha is configured: formguard's captcha check is off, whatever the form policies say.",
+                hint="The self-hosted captcha needs no keys from anyone and no outside service: "
+                "FORMGUARD['CAPTCHA'] = {'PROVIDER': 'altcha', 'SECRET_KEY': os.environ['FORMGUARD_CAPTCHA_SECRET_KEY']} "
+                "(32+ random characters of your own). Or a provider's 'PROVIDER', 'SITE_KEY' and 'SECRET_KEY' "
+                "(docs/captcha.md).",
                 id="formguard.W004",
             )
         ]

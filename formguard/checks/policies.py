@@ -7,22 +7,15 @@ from typing import Any
 from django.core.checks import Tags, Warning, register
 
 from ..conf import conf
+from .rows import read_rows
 
 
 @register(Tags.database)
 def check_hidden_without_contacts(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
     """A database check: ``migrate`` and ``check --database default`` run it (it reads rows)."""
-    from django.db import DEFAULT_DB_ALIAS, DatabaseError
-
     from .. import policies
 
-    # As Django's own database checks: only the databases asked for are touched.
-    if not databases or DEFAULT_DB_ALIAS not in databases:
-        return []
-    try:
-        hiding = policies.forms_hiding_without_contacts()
-    except DatabaseError:  # tables not migrated yet
-        return []
+    hiding = read_rows(databases, policies.forms_hiding_without_contacts)
     if not hiding:
         return []
     return [
@@ -40,16 +33,18 @@ def check_hidden_without_contacts(app_configs: Any = None, databases: Any = None
 def check_flood_without_captcha(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
     """Under a flood formguard asks everyone for the captcha (escalation.py); without one it can
     only make the traps strict. A database check, as W007: the flood limit is a policy row."""
-    from django.db import DEFAULT_DB_ALIAS, DatabaseError
-
     from ..captcha import get_provider
     from ..models import SITE_WIDE, FormPolicy
 
-    if not databases or DEFAULT_DB_ALIAS not in databases or get_provider() is not None:
-        return []
-    try:
-        rows = dict(FormPolicy.objects.values_list("form_key", "flood_limit"))
-    except DatabaseError:  # tables not migrated yet
+    def flood_limits() -> dict[str, str] | None:
+        # The provider is looked at only when the database is asked for, as before (E008 says
+        # when it cannot be loaded).
+        if get_provider() is not None:
+            return None
+        return dict(FormPolicy.objects.values_list("form_key", "flood_limit"))
+
+    rows = read_rows(databases, flood_limits)
+    if rows is None:
         return []
     site = rows.get(SITE_WIDE) or conf.DEFAULT_POLICY["flood_limit"]
     flooding = sorted(key for key, limit in rows.items() if (limit or site) != "off")

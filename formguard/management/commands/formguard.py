@@ -19,6 +19,10 @@ with the OS user.
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -31,6 +35,42 @@ from ._formguard.lookup import LookupCommands
 from ._formguard.records import RecordCommands
 from ._formguard.switches import SwitchCommands
 
+# The logger of the switches (policies.set_closed): its line says what this
+# command has just printed, in nearly the same words.
+SWITCH_LOGGER = "formguard.policies"
+
+
+class _AlreadySaid(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(SWITCH_LOGGER)
+
+
+@contextmanager
+def _no_echo_on_the_terminal() -> Iterator[None]:
+    """Keep the switches' log lines off the operator's terminal while the command runs.
+
+    Only handlers that write to this terminal are filtered: a log file, syslog
+    or a test's capture still gets the line, and the action log has the change.
+    """
+    terminal = {sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__}
+    handlers = []
+    logger: logging.Logger | None = logging.getLogger(SWITCH_LOGGER)
+    while logger is not None:
+        handlers += [
+            h
+            for h in logger.handlers
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in terminal
+        ]
+        logger = logger.parent if logger.propagate else None
+    quiet = _AlreadySaid()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
+
 
 class Command(SwitchCommands, RuleCommands, RecordCommands, LookupCommands, BaseCommand):
     help = gettext_lazy("Close and reopen forms, ban and allow IPs, and see formguard's state.")
@@ -42,7 +82,7 @@ class Command(SwitchCommands, RuleCommands, RecordCommands, LookupCommands, Base
 
     def execute(self, *args: Any, **options: Any) -> Any:
         # Recorded in the action log as done from the command line.
-        with actors.acting_as(actors.command_line()):
+        with actors.acting_as(actors.command_line()), _no_echo_on_the_terminal():
             return super().execute(*args, **options)
 
     def add_arguments(self, parser: CommandParser) -> None:

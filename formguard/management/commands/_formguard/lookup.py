@@ -19,11 +19,15 @@ class LookupCommands(BaseCommand):
 
     @staticmethod
     def add_parsers(sub: Any) -> None:
-        for name in ("inspect", "geoip"):
-            look = sub.add_parser(
-                name, help=gettext_lazy("What formguard sees for this IP: country, rules, what the visitor gets.")
-            )
-            look.add_argument("ip")
+        # description too: the subcommand's own --help says it (help is only its line in the list).
+        said = gettext_lazy("What formguard does with this IP on each form: rules, what the visitor gets, traps.")
+        inspect = sub.add_parser("inspect", help=said, description=str(said))
+        inspect.add_argument("ip", help=gettext_lazy("An IPv4 or IPv6 address."))
+        said = gettext_lazy(
+            "Which GeoIP database formguard reads (its date), and the country it gives this IP; then as inspect."
+        )
+        geoip = sub.add_parser("geoip", help=said, description=str(said))
+        geoip.add_argument("ip", help=gettext_lazy("An IPv4 or IPv6 address."))
 
     def handle_geoip(self, ip: str, **options: Any) -> None:
         info = geo.database_info()
@@ -52,6 +56,6 @@ class LookupCommands(BaseCommand):
             self.stdout.write("  " + _("no block or allow rule matches"))
         for outcome in found["outcomes"]:
             self.stdout.write(f"  {outcome['form_key']}: {outcome['outcome']}")
-            self.stdout.write(f"    traps and rules: {outcome['traps']}")
+            self.stdout.write("    " + _("traps and rules: %(traps)s") % {"traps": outcome["traps"]})
             if outcome["warning"]:
                 self.stdout.write(f"    {outcome['warning']}")

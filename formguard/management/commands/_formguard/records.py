@@ -86,10 +86,14 @@ class RecordCommands(BaseCommand):
         age = parse_age(older_than) if older_than else timedelta(days=conf.INCIDENT_RETENTION_DAYS)
         going = reports.purgeable(age)
         cutoff = local_time(timezone.now() - age)
-        self.stdout.write(
-            _("Older than %(age)s (before %(cutoff)s): %(incidents)d incidents and %(actions)d action log entries.")
-            % {"age": durations.format_duration(age), "cutoff": cutoff, "incidents": going[0], "actions": going[1]}
-        )
+        counts = {"age": durations.format_duration(age), "cutoff": cutoff, "incidents": going[0], "actions": going[1]}
+        if age:
+            said = _(
+                "Older than %(age)s (before %(cutoff)s): %(incidents)d incidents and %(actions)d action log entries."
+            )
+        else:
+            said = _("Everything up to now (%(cutoff)s): %(incidents)d incidents and %(actions)d action log entries.")
+        self.stdout.write(said % counts)
         if dry_run or going == (0, 0):
             self.stdout.write(_("Nothing was deleted."))
             return

@@ -102,10 +102,15 @@ class SwitchCommands(BaseCommand):
         if provider is None:
             self.stdout.write(self.style.WARNING(_("Captcha: off (no keys in FORMGUARD['CAPTCHA'])")))
         else:
-            line = _("Captcha: %(provider)s, script from %(host)s") % {
-                "provider": provider.label,
-                "host": provider.script_host,
-            }
+            # The providers' labels are plain strings (captcha/); their Japanese is in the catalogue.
+            label = _(provider.label)
+            if provider.script_host:
+                line = _("Captcha: %(provider)s, script from %(host)s") % {
+                    "provider": label,
+                    "host": provider.script_host,
+                }
+            else:
+                line = _("Captcha: %(provider)s, served by this site (no outside service)") % {"provider": label}
             if provider.uses_test_keys:
                 line += " -- " + _("PUBLISHED TEST KEYS")
             self.stdout.write(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
@@ -30,7 +31,8 @@ def parse_duration(text: str) -> timedelta:
 def parse_age(text: str) -> timedelta:
     """An age for purge: days or weeks only ("90d", "12w"); "1m" could be a minute or a month."""
     try:
-        return durations.parse(text, smallest="d")
+        # 0d: everything up to now (asked for confirmation like any other age).
+        return durations.parse(text, smallest="d", least=0)
     except ValueError:
         raise CommandError(
             _("Not an age in days: %(text)r. Write it like 90d or 12w (days or weeks; a bare number is refused).")
@@ -59,18 +61,27 @@ def operator_addresses() -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return found
 
 
+# A day as Japanese write it too: 2026/12/08, 2026/12/8 (and full-width digits, NFKC below).
+DAY_RE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?=$|[T ])")
+
+
 def parse_moment(text: str, *, end: bool) -> datetime:
-    """``YYYY-MM-DD`` (a whole local day: its start, or with ``end`` the next
-    day's start) or ``YYYY-MM-DDTHH:MM`` (that moment), as an aware datetime."""
+    """``YYYY-MM-DD`` or ``YYYY/MM/DD`` (a whole local day: its start, or with
+    ``end`` the next day's start) or ``YYYY-MM-DDTHH:MM`` (that moment), as an
+    aware datetime."""
+    typed = DAY_RE.sub(
+        lambda m: f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}",
+        unicodedata.normalize("NFKC", text).strip(),
+    )
     try:
-        if len(text.strip()) == 10:
-            day = date.fromisoformat(text.strip())
+        if len(typed) == 10:
+            day = date.fromisoformat(typed)
             start, stop = reports.period_for_day(day)
             return stop if end else start
-        moment = datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(typed)
     except ValueError:
         raise CommandError(
-            _("Not a date: %(text)r. Write it like 2026-11-21 or 2026-11-21T09:30.") % {"text": text}
+            _("Not a date: %(text)r. Write it like 2026-11-21, 2026/11/21 or 2026-11-21T09:30.") % {"text": text}
         ) from None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
