@@ -145,6 +145,11 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
             continue
         if verdict.allowed:
             return replace(verdict, monitored=tuple(monitored), noted=tuple(noted))
+        if verdict.held and attempt.csrf_refused:
+            # A hold answers the thanks page, which only a POST Django's CSRF
+            # check accepts can earn (as a fake success, steps.traps): this
+            # one goes on, to the 403 a person's forged POST gets.
+            continue
         # A verdict may carry what its check let through on the record (a
         # fake success, the captcha it asked first).
         noted.extend(verdict.noted)

@@ -1,0 +1,77 @@
+"""Hold, don't lose (issue 22): a caught submission is kept for the owner, the visitor sees the thanks page.
+
+Through the demo's /contact/ as a browser posts it: a honeypot bot, a rule set
+to hold, and a honeypot flood that must not become a flood of rows.
+"""
+
+import itertools
+
+import pytest
+from django.test import Client
+
+from formguard import holds, incidents, policies
+from formguard.models import FormPolicy, Incident, Reason, Submission, SubmissionStatus
+from formguard.testing import trap_fields
+from formguard.traps import HONEYPOT_FIELD
+
+pytestmark = pytest.mark.django_db
+
+INQUIRY = {"name": "山田 太郎", "email": "taro@example.jp", "message": "商品の在庫について教えてください。"}
+_ips = (f"198.51.100.{n}" for n in itertools.count(1))
+
+
+def set_policy(**fields):
+    policies.ensure_row("contact")
+    FormPolicy.objects.filter(form_key="contact").update(**fields)
+    policies.invalidate()
+
+
+def post(data, ip=None, **extra):
+    client = Client(HTTP_ACCEPT_LANGUAGE="ja,en;q=0.5", HTTP_USER_AGENT="Mozilla/5.0 (test)")
+    return client.post("/contact/", {**trap_fields("contact", age=12), **data}, REMOTE_ADDR=ip or next(_ips), **extra)
+
+
+def test_a_honeypot_bot_gets_the_thanks_page_no_mail_and_a_held_row_with_what_it_sent(mailoutbox):
+    set_policy(honeypot_action="fake_success")
+    response = post({**INQUIRY, HONEYPOT_FIELD: "https://bot.example"}, ip="203.0.113.9")
+    assert response.status_code == 302 and response["Location"] == "/contact/thanks/"
+    assert mailoutbox == []
+    held = Submission.objects.get()
+    assert held.status == SubmissionStatus.HELD and held.reason == Reason.HONEYPOT
+    # Every field the visitor typed, in order; formguard's own and the secrets left out.
+    assert held.fields == [["name", INQUIRY["name"]], ["email", INQUIRY["email"]], ["message", INQUIRY["message"]]]
+    assert held.ip == "203.0.113.9" and held.path == "/contact/"
+    assert held.page_language == "ja" and held.accept_language == "ja,en;q=0.5"
+    assert held.user_agent == "Mozilla/5.0 (test)"
+    assert held.fill_seconds is not None and 11 <= held.fill_seconds <= 60
+    assert 29 <= (held.expires_at - held.created).days <= 30
+    incidents.flush_pending()
+    assert Incident.objects.get().reason == Reason.HONEYPOT
+
+
+def test_a_rule_set_to_hold_keeps_the_message_and_says_hold_in_the_incident(mailoutbox):
+    set_policy(links_action="hold", max_links=1)
+    message = "見積もりをお願いします。https://a.example https://b.example https://c.example"
+    response = post({**INQUIRY, "message": message})
+    assert response.status_code == 302 and response["Location"] == "/contact/thanks/"
+    assert mailoutbox == []
+    held = Submission.objects.get()
+    assert held.reason == Reason.LINKS and held.value("message") == message
+    incidents.flush_pending()
+    assert Incident.objects.get().detail["action"] == "hold"
+
+
+def test_a_passing_inquiry_is_delivered_and_not_held(mailoutbox):
+    set_policy(links_action="hold")
+    assert post(INQUIRY).status_code == 302
+    assert len(mailoutbox) == 1 and not Submission.objects.exists()
+
+
+def test_a_honeypot_flood_from_one_address_keeps_a_bounded_number_of_rows_and_counts_every_one(mailoutbox):
+    set_policy(honeypot_action="fake_success", rate_limit="1000/h", burst_count=1000)
+    for _ in range(12):
+        assert post({**INQUIRY, HONEYPOT_FIELD: "x"}, ip="203.0.113.50").status_code == 302
+    assert Submission.objects.count() == holds.HELD_PER_HOUR
+    incidents.flush_pending()
+    assert sum(i.count for i in Incident.objects.filter(reason=Reason.HONEYPOT)) == 12
+    assert mailoutbox == []
