@@ -87,6 +87,11 @@ def keep(attempt: Attempt, verdict: Verdict, fields: list[tuple[str, str]]) -> S
     return submission
 
 
+def held_count() -> int:
+    """How many messages wait in the review inbox (the dashboard and the app index show it)."""
+    return Submission.objects.filter(status=SubmissionStatus.HELD, expires_at__gt=timezone.now()).count()
+
+
 def purge_expired(now: datetime | None = None) -> int:
     """Delete the submissions kept past their ``expires_at``; how many."""
     removed, _by_model = Submission.objects.filter(expires_at__lt=now or timezone.now()).delete()
