@@ -75,3 +75,42 @@ def test_a_honeypot_flood_from_one_address_keeps_a_bounded_number_of_rows_and_co
     incidents.flush_pending()
     assert sum(i.count for i in Incident.objects.filter(reason=Reason.HONEYPOT)) == 12
     assert mailoutbox == []
+
+
+def test_purge_deletes_held_messages_past_their_retention_and_says_how_many(mailoutbox, capsys, monkeypatch):
+    from datetime import timedelta
+
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    monkeypatch.setattr(holds, "PURGE_EVERY", float("inf"))  # the command's doing, not the automatic purge
+    set_policy(honeypot_action="fake_success", hold_retention_days=7)
+    with time_machine.travel(timezone.now() - timedelta(days=8), tick=False):
+        post({**INQUIRY, HONEYPOT_FIELD: "old"})
+    post({**INQUIRY, HONEYPOT_FIELD: "new"})
+    assert Submission.objects.count() == 2
+    call_command("formguard", "purge", "--yes")
+    out = capsys.readouterr().out
+    assert "Messages kept past their retention: 1." in out and "Deleted 1 messages past their retention." in out
+    assert [s.value("name") for s in Submission.objects.all()] == [INQUIRY["name"]]
+    assert Submission.objects.get().expires_at > timezone.now()
+
+
+def test_a_site_that_never_runs_purge_still_forgets_expired_messages_on_the_next_hold(mailoutbox):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    set_policy(honeypot_action="fake_success", hold_retention_days=1)
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
+        post({**INQUIRY, HONEYPOT_FIELD: "old"})
+    holds.forget_purge_time()
+    post({**INQUIRY, HONEYPOT_FIELD: "new"})
+    assert Submission.objects.count() == 1
+    # At most once an hour per process: the next hold does not look again.
+    with time_machine.travel(timezone.now() - timedelta(days=3), tick=False):
+        post({**INQUIRY, HONEYPOT_FIELD: "old again"})
+    post({**INQUIRY, HONEYPOT_FIELD: "new again"})
+    assert Submission.objects.count() == 3
