@@ -22,7 +22,8 @@ from django.utils.translation import get_language
 
 from . import facts, signals
 from .attempt import Attempt, Verdict
-from .models import Submission, SubmissionStatus
+from .models import Incident, Submission, SubmissionStatus
+from .policies import get_policy
 from .store import StoreUnavailable, WindowCounter, get_store
 from .traps import OWN_FIELDS, TIME_FIELD, token_age
 
@@ -85,6 +86,33 @@ def keep(attempt: Attempt, verdict: Verdict, fields: list[tuple[str, str]]) -> S
     signals.submission_held.send(sender=Submission, submission=submission, request=request)
     purge_now_and_then(now)
     return submission
+
+
+def from_incident(incident: Incident) -> Submission | None:
+    """The submission an incident's sample is, to label from the incident's page (None: no sample).
+
+    A refused message was not kept whole; its sample is what the incident log
+    kept of it. Labelled, it teaches the owner-taught filter as a held one does;
+    its status is "discarded", since nothing can deliver it. Made once per incident.
+    """
+    if not incident.sample:
+        return None
+    existing = Submission.objects.filter(detail__incident=incident.pk).first()
+    if existing is not None:
+        return existing
+    return Submission.objects.create(
+        created=incident.last_seen,
+        expires_at=timezone.now() + timedelta(days=get_policy(incident.form_key).hold_retention_days),
+        form_key=incident.form_key,
+        path=incident.path,
+        status=SubmissionStatus.DISCARDED,
+        reason=incident.reason,
+        detail={**(incident.detail or {}), "incident": incident.pk},
+        fields=[[str(name), str(value)] for name, value in incident.sample.items()],
+        ip=incident.ip,
+        country=incident.country,
+        user_agent=incident.user_agent,
+    )
 
 
 def held_count() -> int:

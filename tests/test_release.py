@@ -14,10 +14,10 @@ from django.core import signing
 from django.test import Client
 from django.urls import resolve
 
-from formguard import policies, release, signals
+from formguard import incidents, policies, release, signals
 from formguard.marks import RELEASE_ATTRIBUTE
 from formguard.middleware import forget_paths
-from formguard.models import FormPolicy, Label, Submission, SubmissionStatus
+from formguard.models import FormPolicy, Incident, Label, Submission, SubmissionStatus
 from formguard.testing import trap_fields
 from formguard.traps import HONEYPOT_FIELD
 
@@ -165,3 +165,22 @@ def test_the_inbox_lists_held_messages_newest_first_with_why_and_the_text(admin_
     assert page.count('class="fg-release"') == 2
     assert admin_client.get("/admin/formguard/submission/add/").status_code == 403
     assert "2" in admin_client.get("/admin/formguard/").content.decode().split('id="fg-held-link"')[1][:40]
+
+
+def test_an_incident_with_a_sample_is_labelled_from_the_incident_log_so_the_filter_learns(admin_client):
+    set_policy(links_action="refuse", max_links=0)
+    post({**INQUIRY, "message": "SEO対策のご提案です https://seo.example"})
+    incidents.flush_pending()
+    incident = Incident.objects.get()
+    given = []
+    signals.submission_labelled.connect(lambda **kw: given.append(kw), weak=False, dispatch_uid="t")
+    try:
+        data = {"action": "label_sales", "_selected_action": [incident.pk]}
+        admin_client.post("/admin/formguard/incident/", data)
+        admin_client.post("/admin/formguard/incident/", data)  # once is enough
+    finally:
+        signals.submission_labelled.disconnect(dispatch_uid="t")
+    made = Submission.objects.get()
+    assert made.status == SubmissionStatus.DISCARDED and made.label == Label.SALES
+    assert made.value("message") == "SEO対策のご提案です https://seo.example"
+    assert len(given) == 1 and given[0]["submission"].pk == made.pk

@@ -20,11 +20,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import labels, release
-from ..models import Label, Reason, Submission, SubmissionStatus
+from .. import holds, labels, release
+from ..models import Incident, Label, Reason, Submission, SubmissionStatus
 from ..traps import HONEYPOT_FIELD
 from .base import CountryFilter, FormGuardAdmin
 
@@ -278,3 +279,43 @@ class SubmissionAdmin(FormGuardAdmin):
     @admin.action(description=_("Label the selected: customer"), permissions=["change"])
     def label_customer(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._label(request, list(queryset), Label.CUSTOMER)
+
+
+# -- labels on the incident log's pages ----------------------------------------------
+
+
+def _label_incidents(request: HttpRequest, queryset: QuerySet, label: str) -> tuple[int, int]:
+    """Label what the selected incidents' samples are; (labelled, without a sample)."""
+    by = request.user.get_username()
+    labelled = skipped = 0
+    for incident in queryset:
+        submission = holds.from_incident(incident)
+        if submission is None:
+            skipped += 1
+        else:
+            labelled += labels.give(submission, label, by)
+    return labelled, skipped
+
+
+def _incident_label_action(label: Label) -> Any:
+    def label_incidents(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        labelled, skipped = _label_incidents(request, queryset, label)
+        modeladmin.message_user(
+            request,
+            gettext("%(count)d message(s) labelled %(label)s.") % {"count": labelled, "label": label.label},
+            messages.SUCCESS,
+        )
+        if skipped:
+            modeladmin.message_user(
+                request,
+                gettext("%(count)d incident(s) kept no sample of what was sent: not labelled.") % {"count": skipped},
+                messages.WARNING,
+            )
+
+    label_incidents.__name__ = f"label_{label.value}"
+    description = format_lazy(_("Label what was sent: {label}"), label=label.label)
+    return admin.action(description=description, permissions=["label"])(label_incidents)
+
+
+# Actions for the incident log (admin/incidents.py): label what an incident's sample is.
+INCIDENT_LABEL_ACTIONS = tuple(_incident_label_action(label) for label in Label)
