@@ -24,7 +24,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import holds, labels, release
+from .. import geo, holds, labels, release
+from ..forms import label_for
 from ..models import Incident, Label, Reason, Submission, SubmissionStatus
 from ..traps import HONEYPOT_FIELD
 from .base import CountryFilter, FormGuardAdmin
@@ -66,7 +67,7 @@ class StatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [*SubmissionStatus.choices, ("all", _("all"))]
+        return [*SubmissionStatus.choices, ("all", _("All"))]
 
     def value(self) -> str:
         return super().value() or SubmissionStatus.HELD
@@ -93,7 +94,7 @@ BUTTONS = (
 
 @admin.register(Submission)
 class SubmissionAdmin(FormGuardAdmin):
-    list_display = ("created", "sender", "preview", "why", "status_label", "buttons")
+    list_display = ("created", "sender", "preview", "why")
     list_display_links = ("created",)
     list_filter = (StatusFilter, "label", "form_key", CountryFilter)
     search_fields = ("ip", "form_key")
@@ -106,7 +107,7 @@ class SubmissionAdmin(FormGuardAdmin):
 
     # -- what a row shows ---------------------------------------------------------
 
-    @admin.display(description=_("from"))
+    @admin.display(description=_("sender"))
     def sender(self, obj: Submission) -> str:
         return format_html(
             "{}<br><small>{}</small>", _first(obj, NAME_FIELDS) or "—", _first(obj, EMAIL_FIELDS) or obj.ip or ""
@@ -114,13 +115,15 @@ class SubmissionAdmin(FormGuardAdmin):
 
     @admin.display(description=_("message"))
     def preview(self, obj: Submission) -> str:
+        """The start of the message, and under it the buttons: read, then decide, in one place."""
         text = _first(obj, MESSAGE_FIELDS) or " ".join(value for _name, value in obj.fields)
         cut = text[:PREVIEW_CHARS] + ("…" if len(text) > PREVIEW_CHARS else "")
-        return format_html('<span class="fg-preview">{}</span>', cut)
+        return format_html('<div class="fg-preview">{}</div>{}', cut, self.buttons(obj))
 
     @admin.display(description=_("why held"), ordering="reason")
     def why(self, obj: Submission) -> str:
-        return why_held(obj) if obj.reason else "—"
+        why = why_held(obj) if obj.reason else "—"
+        return format_html('{}<br><small class="fg-status">{}</small>', why, self.status_label(obj))
 
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, obj: Submission) -> str:
@@ -129,7 +132,7 @@ class SubmissionAdmin(FormGuardAdmin):
 
     @admin.display(description=_("what was sent"))
     def text(self, obj: Submission) -> str:
-        rows = [(name, value) for name, value in obj.fields if name != HONEYPOT_FIELD]
+        rows = [(label_for(name, obj.form_key), value) for name, value in obj.fields if name != HONEYPOT_FIELD]
         return format_html(
             '<table class="fg-detail fg-submission">{}</table>',
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
@@ -139,7 +142,7 @@ class SubmissionAdmin(FormGuardAdmin):
     def facts(self, obj: Submission) -> str:
         rows = [
             (gettext("IP"), obj.ip or "—"),
-            (gettext("country"), obj.country or "—"),
+            (gettext("country"), geo.country_label(obj.country) if obj.country else "—"),
             (gettext("page language"), obj.page_language or "—"),
             (gettext("browser languages"), obj.accept_language or "—"),
             (gettext("time to fill in (seconds)"), "—" if obj.fill_seconds is None else f"{obj.fill_seconds:g}"),
@@ -180,9 +183,13 @@ class SubmissionAdmin(FormGuardAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {"title": _("Messages held for review"), **(extra_context or {})})
+
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
         # Nothing to save: the page is read, and acted on with its buttons.
         extra_context = {
+            "title": _("Held message"),
             **(extra_context or {}),
             "show_save": False,
             "show_save_and_continue": False,
@@ -230,11 +237,12 @@ class SubmissionAdmin(FormGuardAdmin):
 
     def _release(self, request: HttpRequest, submission: Submission) -> bool:
         outcome = release.release(submission, request)
+        who = _first(submission, NAME_FIELDS) or submission.ip or submission.form_key
         if outcome.delivered:
             self.log_change(request, submission, gettext("Released (sent to the staff)."))
-            self.message_user(request, f"{submission}: {outcome.message}", messages.SUCCESS)
+            self.message_user(request, f"{who}: {outcome.message}", messages.SUCCESS)
         else:
-            self.message_user(request, f"{submission}: {outcome.message}", messages.ERROR)
+            self.message_user(request, f"{who}: {outcome.message}", messages.ERROR)
         return outcome.delivered
 
     def _discard(self, request: HttpRequest, submissions: list[Submission]) -> None:
