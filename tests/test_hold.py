@@ -82,7 +82,7 @@ def test_purge_deletes_held_messages_past_their_retention_and_says_how_many(mail
 
     import time_machine
     from django.core.management import call_command
-    from django.utils import timezone
+    from django.utils import timezone, translation
 
     monkeypatch.setattr(holds, "purge_now_and_then", lambda now: None)  # the command deletes, not the automatic purge
     set_policy(honeypot_action="fake_success", hold_retention_days=7)
@@ -90,7 +90,8 @@ def test_purge_deletes_held_messages_past_their_retention_and_says_how_many(mail
         post({**INQUIRY, HONEYPOT_FIELD: "old"})
     post({**INQUIRY, HONEYPOT_FIELD: "new"})
     assert Submission.objects.count() == 2
-    call_command("formguard", "purge", "--yes")
+    with translation.override("en"):
+        call_command("formguard", "purge", "--yes")
     out = capsys.readouterr().out
     assert "Messages kept past their retention: 1." in out and "Deleted 1 messages past their retention." in out
     assert [s.value("name") for s in Submission.objects.all()] == [INQUIRY["name"]]
