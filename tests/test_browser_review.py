@@ -17,7 +17,7 @@ from formguard.models import FormPolicy, Label, Submission
 from formguard.testing import trap_fields
 from formguard.traps import HONEYPOT_FIELD
 from tests.test_browser import browser  # noqa: F401 (the fixture)
-from tests.test_browser_pages import FIELD_NAMES, LANGS, WIDTHS, english_on, fits, login, shots_dir
+from tests.test_browser_pages import FIELD_NAMES, LANGS, WIDTHS, english_on, fits, login, new_page, shots_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,12 +55,7 @@ def held_messages():
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_review_inbox_in_the_browser(live_server, browser, admin_user, tmp_path, lang, width):  # noqa: F811
     held_messages()
-    locale, accept = LANGS[lang]
-    context = browser.new_context(
-        locale=locale, extra_http_headers={"Accept-Language": accept}, viewport={"width": WIDTHS[width], "height": 900}
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = new_page(browser, lang, width)
     shots = shots_dir(tmp_path)
     try:
         login(page, live_server.url, lang)

@@ -14,28 +14,17 @@ from django.core import signing
 from django.test import Client
 from django.urls import resolve
 
-from formguard import incidents, policies, release, signals
+from formguard import incidents, release, signals
 from formguard.marks import RELEASE_ATTRIBUTE
 from formguard.middleware import forget_paths
-from formguard.models import FormPolicy, Incident, Label, Submission, SubmissionStatus
-from formguard.testing import trap_fields
+from formguard.models import Incident, Label, Submission, SubmissionStatus
 from formguard.traps import HONEYPOT_FIELD
+from tests.test_hold import post, set_policy
 
 pytestmark = pytest.mark.django_db
 
 INQUIRY = {"name": "山田 太郎", "email": "taro@example.jp", "message": "急ぎで見積もりをお願いします。"}
-_ips = (f"198.51.100.{n}" for n in itertools.count(1))
-
-
-def set_policy(**fields):
-    policies.ensure_row("contact")
-    FormPolicy.objects.filter(form_key="contact").update(**fields)
-    policies.invalidate()
-
-
-def post(data, **extra):
-    client = Client(HTTP_ACCEPT_LANGUAGE="ja")
-    return client.post("/contact/", {**trap_fields("contact", age=12), **data}, REMOTE_ADDR=next(_ips), **extra)
+_ips = (f"198.51.100.{n}" for n in itertools.count(101))
 
 
 def delivered_as_the_view_sends_it(mailoutbox):
