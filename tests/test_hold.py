@@ -112,3 +112,19 @@ def test_a_site_that_never_runs_purge_still_forgets_expired_messages_on_the_next
         post({**INQUIRY, HONEYPOT_FIELD: "old again"})
     post({**INQUIRY, HONEYPOT_FIELD: "new again"})
     assert Submission.objects.count() == 3
+
+
+def test_a_hold_from_any_step_needs_a_post_djangos_csrf_check_accepts():
+    from django.test import RequestFactory
+
+    from formguard.attempt import Verdict
+    from formguard.pipeline import make_attempt, run_checks
+
+    def the_filter(attempt):
+        return Verdict.hold("filter", Reason.FILTER, detail={"label": "sales", "score": 0.97})
+
+    attempt = make_attempt(RequestFactory().post("/contact/", INQUIRY), "contact")
+    attempt.__dict__["csrf_refused"] = True  # a forged POST: Django's CSRF check will refuse it
+    assert run_checks(attempt, (the_filter,)).allowed  # on to the 403, no thanks page, nothing kept
+    attempt.__dict__["csrf_refused"] = False
+    assert run_checks(attempt, (the_filter,)).held

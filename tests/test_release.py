@@ -173,3 +173,22 @@ def test_an_incident_with_a_sample_is_labelled_from_the_incident_log_so_the_filt
     assert made.status == SubmissionStatus.DISCARDED and made.label == Label.SALES
     assert made.value("message") == "SEO対策のご提案です https://seo.example"
     assert len(given) == 1 and given[0]["submission"].pk == made.pk
+
+
+def test_an_error_in_the_view_leaves_the_message_held_and_tells_the_owner(admin_client, mailoutbox, monkeypatch):
+    held = held_inquiry()
+
+    def mail_server_down(**kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr("project.contact.views.send_mail", mail_server_down)
+    # The test client re-raises any request's exception, the view's inside the release too;
+    # a server answers the owner's request.
+    admin_client.raise_request_exception = False
+    page = admin_client.post(f"/admin/formguard/submission/{held.pk}/release/", follow=True).content.decode()
+    held.refresh_from_db()
+    assert held.status == SubmissionStatus.HELD and held.released_at is None
+    assert "500" in page and "still held" in page
+    monkeypatch.undo()
+    admin_client.post(f"/admin/formguard/submission/{held.pk}/release/")
+    assert len(mailoutbox) == 1  # released once the mail server is back
