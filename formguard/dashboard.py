@@ -12,7 +12,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from . import escalation, incidents, replyhints
+from . import escalation, holds, incidents, replyhints
 from .models import BlockRule, FormPolicy, Incident, Reason
 
 # Colours that read on the admin's light and dark themes alike.
@@ -144,4 +144,6 @@ def build(now: datetime | None = None) -> dict[str, Any]:
         # addresses, no rows, one small counter per kind and week.
         "replies_at_risk": replyhints.week_counts(now),
         "uncounted": uncounted,
+        # Messages waiting in the review inbox (docs/review.md).
+        "held_count": holds.held_count(),
     }

@@ -15,11 +15,19 @@ ATTRIBUTE = "formguard_form_key"
 FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
 SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
 FAKES_SUCCESS_ATTRIBUTE = "formguard_fakes_success"
+RELEASE_ATTRIBUTE = "formguard_release"
+# How a held submission of the view is delivered when the owner releases it:
+# its POST run through the view again, or handed to ``submission_released``'s
+# receivers (docs/review.md).
+RELEASE_BY_REPLAY = "replay"
+RELEASE_BY_SIGNAL = "signal"
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
 
 
-def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = None) -> Callable[[ViewFunc], ViewFunc]:
+def guard_form(
+    form_key: str, *, form_errors: bool = False, success_url: Any = None, release: str = RELEASE_BY_REPLAY
+) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view (function, async function or ``as_view()``) as a guarded form.
 
     ::
@@ -39,7 +47,14 @@ def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = N
     ``success_url`` (a path or ``reverse_lazy(...)``) is where a "fake
     success" sends a caught bot, as the view's own redirect after sending
     does; without it, back to the form's own path.
+
+    ``release="signal"``: a held submission of this view is not run through it
+    again when the owner releases it (the view cannot take the same POST
+    twice); the receivers of ``formguard.signals.submission_released`` get it
+    with ``response=None`` and deliver it.
     """
+    if release not in (RELEASE_BY_REPLAY, RELEASE_BY_SIGNAL):
+        raise ValueError("guard_form(release=...) is 'replay' or 'signal'.")
     if not form_key or not isinstance(form_key, str) or form_key == "*":
         raise ValueError("guard_form() needs a form key such as 'contact' ('*' is the site-wide policy).")
 
@@ -47,6 +62,7 @@ def guard_form(form_key: str, *, form_errors: bool = False, success_url: Any = N
         setattr(view, ATTRIBUTE, form_key)
         setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
         setattr(view, SUCCESS_URL_ATTRIBUTE, success_url)
+        setattr(view, RELEASE_ATTRIBUTE, release)
         return view
 
     return mark
@@ -63,6 +79,10 @@ def shows_form_errors(view: Callable[..., Any]) -> bool:
 def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
     """Whether the view answers a fake success itself (``GuardedFormMixin`` on a form view)."""
     return bool(getattr(view, FAKES_SUCCESS_ATTRIBUTE, False))
+
+
+def release_mode_of(view: Callable[..., Any] | None) -> str:
+    return getattr(view, RELEASE_ATTRIBUTE, RELEASE_BY_REPLAY)
 
 
 def success_url_of(view: Callable[..., Any] | None) -> str | None:

@@ -6,6 +6,9 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 
 | order | check        | GET                  | POST                        |
 |-------|--------------|----------------------|-----------------------------|
+| 0     | released     | —                    | a signed, one-use release   |
+|       |              |                      | mark (release.py): allow,   |
+|       |              |                      | skip the rest, CSRF passed  |
 | 1     | allowlist    | allow, skip the rest | allow, skip the rest        |
 | 2     | closed       | 503                  | 503                         |
 | 2a    | under a flood| the captcha shown    | the policy raised: captcha  |
@@ -20,8 +23,9 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 |       |              |                      | person's; over: escalate    |
 | 7     | bot traps,   | —                    | per trap and rule: form     |
 |       | content rules|                      | error, captcha required, or |
-|       | per-recipient|                      | fake success (302, only     |
-|       |              |                      | after CSRF and captcha pass)|
+|       | per-recipient|                      | hold or fake success (302,  |
+|       |              |                      | only after CSRF and captcha |
+|       |              |                      | pass; the message is kept)  |
 | 8     | captcha      | —                    | form error, input kept      |
 | 8a    | last resort  | —                    | opted in, escalated and     |
 |       |              |                      | still over: closes, 503     |
@@ -61,6 +65,7 @@ from .steps.escalated import check_escalated
 from .steps.flood import check_flood
 from .steps.last_resort import check_flood_last_resort
 from .steps.rate_limit import check_burst, check_rate_limit
+from .steps.released import check_released
 from .steps.traps import check_traps
 from .steps.verified import check_verified
 
@@ -83,6 +88,7 @@ __all__ = [
     "check_flood",
     "check_flood_last_resort",
     "check_rate_limit",
+    "check_released",
     "check_traps",
     "check_verified",
     "evaluate",
@@ -94,6 +100,7 @@ logger = logging.getLogger("formguard.pipeline")
 
 
 CHECKS: tuple[Check, ...] = (
+    check_released,
     check_allowlist,
     check_closed,
     check_escalated,
@@ -109,7 +116,7 @@ CHECKS: tuple[Check, ...] = (
 )
 
 # Checks that still run when a form's protection is switched off.
-ALWAYS_ON: frozenset[Check] = frozenset({check_allowlist, check_closed})
+ALWAYS_ON: frozenset[Check] = frozenset({check_released, check_allowlist, check_closed})
 
 
 def make_attempt(
@@ -145,6 +152,11 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
             continue
         if verdict.allowed:
             return replace(verdict, monitored=tuple(monitored), noted=tuple(noted))
+        if verdict.held and attempt.csrf_refused:
+            # A hold answers the thanks page, which only a POST Django's CSRF
+            # check accepts can earn (as a fake success, steps.traps): this
+            # one goes on, to the 403 a person's forged POST gets.
+            continue
         # A verdict may carry what its check let through on the record (a
         # fake success, the captcha it asked first).
         noted.extend(verdict.noted)

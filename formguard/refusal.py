@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from . import contacts, durations, facts, incidents, policies, replyhints, rules, signals
+from . import contacts, durations, facts, holds, incidents, policies, replyhints, rules, signals
 from .attempt import Attempt, Verdict
 from .conf import conf
 from .forms import known_fields, label_for
@@ -42,7 +42,9 @@ def _is_secret_field(name: str) -> bool:
     return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
 
 
-def submitted_fields(request: HttpRequest, max_chars: int = 5000) -> list[tuple[str, str]]:
+def submitted_fields(
+    request: HttpRequest, max_chars: int = 5000, max_fields: int = MAX_SAMPLE_FIELDS
+) -> list[tuple[str, str]]:
     """What the visitor typed, minus secrets and tokens, each value truncated.
 
     Reading ``request.POST`` of a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``
@@ -55,7 +57,7 @@ def submitted_fields(request: HttpRequest, max_chars: int = 5000) -> list[tuple[
     except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body
         return []
     fields = []
-    for name, value in items[:MAX_SAMPLE_FIELDS]:
+    for name, value in items[:max_fields]:
         if _is_secret_field(name) or not value:
             continue
         fields.append((name[:100], value[:max_chars]))
@@ -350,6 +352,9 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
     if verdict.close_until is not None:
         _carry_out_closure(attempt, verdict)
     _notify(attempt, verdict, monitor_only=False)
+    if verdict.held:
+        # Kept for the owner (the review inbox); the visitor gets the fake success below.
+        holds.keep(attempt, verdict, submitted_fields(attempt.request, holds.MAX_CHARS, holds.MAX_FIELDS))
     if verdict.fake_success:
         # Answered where the real success is (the view, or the middleware in
         # the view's place: fake_success()), after the site's CSRF check.

@@ -128,6 +128,17 @@ LANGS = {"ja": ("ja-JP", "ja"), "en": ("en-US", "en")}
 WIDTHS = {"wide": 1280, "phone": 390}
 
 
+def new_page(browser, lang, width):  # noqa: F811
+    """A browser context in ``lang`` at ``width``, and its page."""
+    locale, accept = LANGS[lang]
+    context = browser.new_context(
+        locale=locale, extra_http_headers={"Accept-Language": accept}, viewport={"width": WIDTHS[width], "height": 900}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return context, page
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", LANGS)
 def test_admin_pages(live_server, browser, admin_user, tmp_path, lang, width):  # noqa: F811
@@ -153,12 +164,7 @@ def test_admin_pages(live_server, browser, admin_user, tmp_path, lang, width):  
         "inspect": f"/admin/formguard/blockrule/inspect/?ip={SPAMMER}",
         "report": f"/admin/formguard/incident/report/?since={today}&until={today}&format=html",
     }
-    locale, accept = LANGS[lang]
-    context = browser.new_context(
-        locale=locale, extra_http_headers={"Accept-Language": accept}, viewport={"width": WIDTHS[width], "height": 900}
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = new_page(browser, lang, width)
     shots = shots_dir(tmp_path)
     problems = []
     try:

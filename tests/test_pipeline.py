@@ -140,6 +140,7 @@ def test_an_expired_rule_does_not_match():
 def test_checks_are_in_the_documented_order():
     names = [c.__name__ for c in CHECKS]
     assert names == [
+        "check_released",
         "check_allowlist",
         "check_closed",
         "check_escalated",

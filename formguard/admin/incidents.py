@@ -24,6 +24,7 @@ from ..forms import FIELD_LABELS
 from ..models import Incident, Reason, TrapAction
 from ..ratelimits import format_rate
 from .base import CountryFilter, FormGuardAdmin
+from .review import INCIDENT_LABEL_ACTIONS
 
 
 @admin.action(description=_("Ban these IPs (7 days)"), permissions=["ban"])
@@ -147,7 +148,7 @@ class IncidentAdmin(FormGuardAdmin):
     list_filter = [CaughtFilter, "reason", "form_key", CountryFilter, "monitor_only"]
     search_fields = ["ip", "ip_bucket"]
     date_hierarchy = "first_seen"
-    actions = [ban_incident_ips]
+    actions = [ban_incident_ips, *INCIDENT_LABEL_ACTIONS]  # labels: issue 22 (admin/review.py)
     exclude = ["detail", "sample"]
     readonly_fields = ["country_label", "detail_table", "sample_table"]
 
@@ -276,3 +277,7 @@ class IncidentAdmin(FormGuardAdmin):
 
     def has_ban_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("formguard.add_blockrule")
+
+    # Labels from the incident log (issue 22): who may label held messages may label these.
+    def has_label_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("formguard.change_submission")

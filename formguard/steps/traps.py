@@ -1,4 +1,4 @@
-"""7. Bot traps, content rules and the per-address limit: form error, captcha, or fake success."""
+"""7. Bot traps, content rules and the per-address limit: form error, captcha, hold or fake success."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from ..models import Reason, TrapAction
 from .captcha import check_captcha
 
 # Of several findings, the one acted on: a refusal needs the visitor, a
-# challenge only the captcha, and a fake success comes last, only where the
-# submission would have been sent without the signal that caught it (a bot
-# that compares two submissions, one with the honeypot filled, gets the same
-# answer to both). (Plain strings: a TextChoices member hashes by its name.)
-_ACTION_ORDER = {"refuse": 0, "challenge": 1, "fake_success": 2}
+# challenge only the captcha, and a hold or a fake success comes last, only
+# where the submission would have been sent without the signal that caught it
+# (a bot that compares two submissions, one with the honeypot filled, gets the
+# same answer to both). A fake success is a hold underneath: the bot sees the
+# thanks page, the owner can still release what it caught. (Plain strings: a
+# TextChoices member hashes by its name.)
+_ACTION_ORDER = {"refuse": 0, "challenge": 1, "hold": 2, "fake_success": 2}
+_PRETENDING = (TrapAction.HOLD, TrapAction.FAKE_SUCCESS)
 
 
 def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
@@ -61,20 +64,20 @@ def check_traps(attempt: Attempt) -> Verdict | None:
             # Recorded, and the captcha check decides.
             attempt.challenged = True
             challenge = Verdict.allow("traps", reason=finding.reason, detail=detail)
-            pretend = next((f for f in findings if f.action == TrapAction.FAKE_SUCCESS), None)
+            pretend = next((f for f in findings if f.action in _PRETENDING), None)
             if pretend is None:
                 return challenge
             also = [f.reason for f in findings if f is not pretend]
             return _fake_success_verdict(
                 attempt, pretend.reason, {**pretend.detail, "action": pretend.action, "also": also}, challenge
             )
-    if action == TrapAction.FAKE_SUCCESS:
+    if action in _PRETENDING:
         return _fake_success_verdict(attempt, finding.reason, detail)
     return Verdict.refuse("traps", finding.reason, 200, form_error=str(finding.message), detail=detail)
 
 
 def _fake_success_verdict(attempt: Attempt, reason: str, detail: dict[str, Any], *noted: Verdict) -> Verdict | None:
-    """A fake success, given only where the real success could have come.
+    """A hold (the fake success the visitor sees), given only where the real success could have come.
 
     A bot that compares learns it was caught when a thanks page comes where a
     person's submission in the same state gets none: a POST that Django's
@@ -88,4 +91,4 @@ def _fake_success_verdict(attempt: Attempt, reason: str, detail: dict[str, Any],
         return replace(solved, detail={**solved.detail, "also": [reason]}, noted=noted)
     if solved is not None:  # let through on the record (the service was down)
         noted = (*noted, solved)
-    return Verdict.refuse("traps", reason, 302, fake_success=True, detail=detail, noted=noted)
+    return Verdict.hold("traps", reason, detail=detail, noted=noted)

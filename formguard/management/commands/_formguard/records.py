@@ -1,4 +1,4 @@
-"""``report``, ``purge``: the incident log, reported on and deleted by age."""
+"""``report``, ``purge``: the incident log, reported on and deleted by age; held messages past their retention."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from formguard import durations, reports
+from formguard import durations, holds, reports
 from formguard.conf import conf
 
 from .text import local_time, parse_age, parse_moment
@@ -40,7 +40,11 @@ class RecordCommands(BaseCommand):
         report.add_argument("--site", default="", help=gettext_lazy("The site's name in the report."))
 
         purge = sub.add_parser(
-            "purge", help=gettext_lazy("Delete incidents (and action log entries) older than an age in days.")
+            "purge",
+            help=gettext_lazy(
+                "Delete incidents (and action log entries) older than an age in days, and held messages past "
+                "their retention."
+            ),
         )
         purge.add_argument(
             "--older-than",
@@ -85,6 +89,8 @@ class RecordCommands(BaseCommand):
     def handle_purge(self, older_than: str | None, dry_run: bool = False, yes: bool = False, **options: Any) -> None:
         age = parse_age(older_than) if older_than else timedelta(days=conf.INCIDENT_RETENTION_DAYS)
         going = reports.purgeable(age)
+        # Held (and kept) messages go by their own retention, the policy's, not by --older-than.
+        expired = holds.expired_count()
         cutoff = local_time(timezone.now() - age)
         counts = {"age": durations.format_duration(age), "cutoff": cutoff, "incidents": going[0], "actions": going[1]}
         if age:
@@ -94,7 +100,8 @@ class RecordCommands(BaseCommand):
         else:
             said = _("Everything up to now (%(cutoff)s): %(incidents)d incidents and %(actions)d action log entries.")
         self.stdout.write(said % counts)
-        if dry_run or going == (0, 0):
+        self.stdout.write(_("Messages kept past their retention: %(count)d.") % {"count": expired})
+        if dry_run or (going == (0, 0) and not expired):
             self.stdout.write(_("Nothing was deleted."))
             return
         if not yes:
@@ -105,9 +112,13 @@ class RecordCommands(BaseCommand):
                 self.stdout.write(_("Nothing was deleted."))
                 return
         removed, actions = reports.purge(age)
+        messages = holds.purge_expired()
         self.stdout.write(
             self.style.SUCCESS(
                 _("Deleted %(incidents)d incidents and %(actions)d action log entries.")
                 % {"incidents": removed, "actions": actions}
             )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(_("Deleted %(count)d messages past their retention.") % {"count": messages})
         )
