@@ -29,6 +29,7 @@ from importlib import resources
 # character) stays bounded: a 1 MB or 2.5 MB body costs what 4,000 characters do.
 MAX_FIELD_CHARS = 2_000
 MAX_TEXT_CHARS = 4_000
+MAX_ADDRESS_CHARS = 254
 
 # A feature that is not part of the text (link domains, the sender's domain,
 # languages, country, time taken) is counted this many times: one such token
@@ -175,7 +176,8 @@ def _link_tokens(text: str) -> list[str]:
 
 
 def _sender_tokens(email: str) -> list[str]:
-    address = normalize(email or "") if isinstance(email, str) else ""
+    # 254 characters is the longest address SMTP carries (RFC 5321); past it, nothing to read.
+    address = normalize(email[:MAX_ADDRESS_CHARS]) if isinstance(email, str) else ""
     domain = address.rpartition("@")[2].strip(".") if "@" in address else ""
     if not domain or " " in domain or len(domain) > 253:
         return ["from:none"]
