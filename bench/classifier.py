@@ -108,16 +108,8 @@ def worker_formguard(kind: str, folds: int) -> dict:
                 scores = trained.scores(one)
                 _count(argmax, label, max(LABELS, key=scores.__getitem__))
                 _count(rule, label, choose(scores))
-    return {
-        "import_s": import_seconds,
-        "learn_s": learn,
-        "score_s": score,
-        "model_bytes": size,
-        "rss_kb": max_rss_kb(),
-        "rss_added_kb": max_rss_kb() - rss_before,
-        "argmax": _listed(argmax),
-        "rule": _listed(rule),
-    }
+    timings = {"import_s": import_seconds, "learn_s": learn, "score_s": score, "model_bytes": size}
+    return _result(timings, rss_before, argmax=argmax, rule=rule)
 
 
 def worker_sklearn(kind: str, folds: int) -> dict:
@@ -168,15 +160,8 @@ def worker_sklearn(kind: str, folds: int) -> dict:
         for (item, label), number in zip(items, numbers, strict=True):
             if number == fold:
                 _count(argmax, label, str(trained.predict(vectorize(item))[0]))
-    return {
-        "import_s": import_seconds,
-        "learn_s": learn,
-        "score_s": score,
-        "model_bytes": size,
-        "rss_kb": max_rss_kb(),
-        "rss_added_kb": max_rss_kb() - rss_before,
-        "argmax": _listed(argmax),
-    }
+    timings = {"import_s": import_seconds, "learn_s": learn, "score_s": score, "model_bytes": size}
+    return _result(timings, rss_before, argmax=argmax)
 
 
 def worker_growth(kind: str, folds: int) -> dict:
@@ -210,6 +195,12 @@ def _formguard_features():  # noqa: ANN202
     )
 
 
+def _result(timings: dict, rss_before: int, **confusions: dict[tuple[str, str], int]) -> dict:
+    rss = max_rss_kb()
+    listed = {name: _listed(confusion) for name, confusion in confusions.items()}
+    return {**timings, "rss_kb": rss, "rss_added_kb": rss - rss_before, **listed}
+
+
 def _count(confusion: dict[tuple[str, str], int], labelled: str, judged: str) -> None:
     confusion[(labelled, judged)] = confusion.get((labelled, judged), 0) + 1
 
@@ -240,6 +231,10 @@ def site_packages_kb(python: str) -> int:
     return int(subprocess.run(["du", "-sck", *entries], capture_output=True, text=True).stdout.split()[-2])
 
 
+def _size(kb: float) -> str:
+    return f"{kb:.0f}KB" if kb < 1024 else f"{kb / 1024:.1f}MB"
+
+
 def figures(confusion: list[list]) -> str:
     table = {(a, b): n for a, b, n in confusion}
     parts = []
@@ -267,7 +262,7 @@ def main() -> None:
 
     counts = {label: sum(1 for _, of in corpus() if of == label) for label in LABELS}
     print(f"corpus: {', '.join(f'{label} {n}' for label, n in counts.items())}; {args.folds}-fold cross-validation")
-    mine_kb = sum(p.stat().st_size for p in (REPO / "formguard" / "classifier").glob("*.py")) // 1024
+    mine_kb = sum(p.stat().st_size for p in (REPO / "formguard" / "classifier").glob("*.py")) / 1024
     rows = [("formguard", kind, sys.executable, mine_kb) for kind in ("multinomial", "complement")]
     sklearn_ok = Path(args.sklearn_python).exists() and (
         subprocess.run([args.sklearn_python, "-c", "import sklearn"], capture_output=True).returncode == 0
@@ -285,7 +280,7 @@ def main() -> None:
         result = run_worker(python, engine, kind, args.folds)
         results.append((engine, kind, result))
         print(
-            f"{engine + ' ' + kind:<33} {install_kb / 1024:>7.1f}MB {result['import_s'] * 1000:>6.0f}ms "
+            f"{engine + ' ' + kind:<33} {_size(install_kb):>9} {result['import_s'] * 1000:>6.0f}ms "
             f"{result['rss_kb'] / 1024:>7.1f}MB {result['rss_added_kb'] / 1024:>6.1f}MB "
             f"{result['learn_s'] * 1e6:>11.0f}µs {result['score_s'] * 1e6:>11.0f}µs {result['model_bytes'] / 1024:>7.1f}KB"
         )

@@ -65,6 +65,9 @@ class NaiveBayes:
         self.documents: dict[str, int] = dict.fromkeys(LABELS, 0)
         self.totals: dict[str, int] = dict.fromkeys(LABELS, 0)
         self.counts: dict[str, dict[int, int]] = {label: {} for label in LABELS}
+        # Every class's counts added up, kept as they change: the complement of a class
+        # and the vocabulary (the buckets in use) are read from it at each score.
+        self.all_counts: dict[int, int] = {}
 
     # Learning --------------------------------------------------------------
 
@@ -92,13 +95,13 @@ class NaiveBayes:
         self._add(hashed, label, -1)
 
     def _add(self, hashed: Counter[int], label: str, sign: int) -> None:
-        counts = self.counts[label]
-        for bucket, count in hashed.items():
-            value = counts.get(bucket, 0) + sign * count
-            if value:
-                counts[bucket] = value
-            else:
-                del counts[bucket]
+        for counts in (self.counts[label], self.all_counts):
+            for bucket, count in hashed.items():
+                value = counts.get(bucket, 0) + sign * count
+                if value:
+                    counts[bucket] = value
+                else:
+                    del counts[bucket]
         self.totals[label] += sign * sum(hashed.values())
         self.documents[label] += sign
 
@@ -120,42 +123,34 @@ class NaiveBayes:
         return self.scores_of(self.hashed(sample))
 
     def scores_of(self, hashed: Counter[int]) -> dict[str, float]:
-        learnt = [label for label in LABELS if self.documents[label]]
-        if not learnt:
+        """``scores()`` of features already hashed (``hashed()``)."""
+        if not any(self.documents.values()):
             return dict.fromkeys(LABELS, 1 / len(LABELS))
-        vocabulary = len(set().union(*(self.counts[label] for label in learnt))) + 1
+        # A feature no class has seen says nothing about any of them: left out.
         known = [
-            (bucket, count) for bucket, count in hashed.items() if any(bucket in self.counts[label] for label in learnt)
+            (bucket, count, self.all_counts[bucket]) for bucket, count in hashed.items() if bucket in self.all_counts
         ]
+        vocabulary = len(self.all_counts) + 1
         log_likelihood = {label: self._log_likelihood(label, known, vocabulary) for label in LABELS}
-        scale = math.sqrt(max(1, sum(count for _, count in known)))
+        scale = math.sqrt(max(1, sum(count for _, count, _ in known)))
         best = max(log_likelihood.values())
         weights = {label: math.exp((value - best) / scale) for label, value in log_likelihood.items()}
         total = sum(weights.values())
         return {label: weights[label] / total for label in LABELS}
 
-    def _log_likelihood(self, label: str, known: list[tuple[int, int]], vocabulary: int) -> float:
-        alpha = self.alpha
-        documents = sum(self.documents.values())
-        if self.kind == MULTINOMIAL:
-            if not self.documents[label]:
-                return -math.inf
-            counts, total = self.counts[label], self.totals[label]
-            denominator = math.log(total + alpha * vocabulary)
-            prior = math.log(self.documents[label] / documents)
-            return prior + sum(
-                count * (math.log(counts.get(bucket, 0) + alpha) - denominator) for bucket, count in known
-            )
-        # Complement: how unlike the *other* classes the sample is. A class with no
-        # label at all is not a candidate.
+    def _log_likelihood(self, label: str, known: list[tuple[int, int, int]], vocabulary: int) -> float:
         if not self.documents[label]:
-            return -math.inf
-        others = [other for other in LABELS if other != label]
-        total = sum(self.totals[other] for other in others)
-        denominator = math.log(total + alpha * vocabulary)
+            return -math.inf  # a class with no label is not a candidate
+        alpha, counts, log = self.alpha, self.counts[label], math.log
+        if self.kind == MULTINOMIAL:
+            prior = log(self.documents[label] / sum(self.documents.values()))
+            denominator = log(self.totals[label] + alpha * vocabulary)
+            return prior + sum(count * (log(counts.get(bucket, 0) + alpha) - denominator) for bucket, count, _ in known)
+        # Complement: how unlike the *other* classes the sample is (no prior, as in
+        # Rennie et al.: the complement's counts are what make up for unbalanced classes).
+        denominator = log(sum(self.totals.values()) - self.totals[label] + alpha * vocabulary)
         return -sum(
-            count * (math.log(sum(self.counts[other].get(bucket, 0) for other in others) + alpha) - denominator)
-            for bucket, count in known
+            count * (log(every - counts.get(bucket, 0) + alpha) - denominator) for bucket, count, every in known
         )
 
     # Storage ---------------------------------------------------------------
@@ -229,6 +224,8 @@ class NaiveBayes:
             if not isinstance(documents, int) or documents < 0:
                 raise ValueError("classifier model with impossible counts")
             model.counts[label] = dict(zip(keys, values, strict=True))
+            for key, value in model.counts[label].items():
+                model.all_counts[key] = model.all_counts.get(key, 0) + value
             model.totals[label] = sum(values)
             model.documents[label] = documents
         return model
