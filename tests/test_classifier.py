@@ -30,7 +30,7 @@ from formguard.classifier import (
     learning_status,
 )
 from formguard.classifier import model as model_module
-from formguard.classifier.features import MAX_FIELD_CHARS, MAX_TEXT_CHARS, text_of
+from formguard.classifier.samples import MAX_FIELD_CHARS, MAX_TEXT_CHARS, text_of
 from tests.corpus import load
 
 LABEL_OF_FILE = {"customers": CUSTOMER, "pitches": SALES, "spam": SPAM}

@@ -13,7 +13,7 @@ requests, no settings). The whole API::
     row.model = model.to_bytes()              # compact, versioned, never pickle
     describe(evaluate(labelled_pairs))        # 「営業: 20 件中 18 件を正しく判定」…
 
-Modules: ``features`` (what a submission says), ``model`` (naive Bayes over hashed features),
+Modules: ``samples`` (what a submission says: ``Sample``, ``features()``), ``model`` (naive Bayes over hashed features),
 ``evaluation`` (the decision rule and cross-validation), ``words`` (the figures in plain words).
 Why these choices, and what they were measured against: docs/filter.md.
 """
@@ -21,8 +21,8 @@ Why these choices, and what they were measured against: docs/filter.md.
 from __future__ import annotations
 
 from .evaluation import MIN_PER_CLASS, ClassResult, Decision, Evaluation, choose, decide, evaluate
-from .features import MAX_TEXT_CHARS, Sample, features
 from .model import CUSTOMER, LABELS, SALES, SPAM, NaiveBayes
+from .samples import MAX_TEXT_CHARS, Sample, features
 from .words import LABEL_NAMES, describe, learning_status
 
 __all__ = [

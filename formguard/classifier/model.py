@@ -4,7 +4,7 @@ Why naive Bayes: it learns from a single labelled message by adding counts (no
 retraining, no batch), forgets one just as exactly (``unlearn``, for a relabel),
 needs a handful of labels per class to say something, and its state is a table of
 counts that fits in one database row. Why hashing: the features of a submission
-(``features.py``) are named, and a flood could name millions of them; each name is
+(``samples.py``) are named, and a flood could name millions of them; each name is
 hashed (CRC-32, stable across processes and Python versions, unlike ``hash()``) into
 ``buckets`` counters, so the model's size is bounded whatever is sent. Two kinds,
 measured on tests/corpus/ in ``bench/classifier.py``: multinomial (``"multinomial"``)
@@ -25,7 +25,7 @@ import zlib
 from array import array
 from collections import Counter
 
-from .features import Sample, features
+from .samples import Sample, features
 
 SPAM = "spam"
 SALES = "sales"
