@@ -82,13 +82,15 @@ def held_out_figures(kind: str) -> dict[str, float]:
 
 @pytest.mark.parametrize("kind", ["complement", "multinomial"])
 def test_learning_separates_the_classes_on_the_corpus(kind):
-    # With every other sample of each class labelled (82 in the corpus now: customers 16 of
-    # 19 held out judged right, spam 11/11, sales 10/10), at least 3 in 4 held-out customers
-    # are judged customers, and at least 85 % of the held-out spam and sales pitches kept out.
+    # With every other sample of each class labelled (82 in the corpus now; of the held-out
+    # half, complement: customers 18 of 19 judged right, spam 11/11, sales 10/10; multinomial:
+    # 18/19, 10/11, 10/10), at least 85 % of the held-out customers are judged customers, at
+    # least 90 % of the held-out spam and sales pitches are kept out, and each class is judged
+    # right at 80 % or more.
     figures = held_out_figures(kind)
-    assert figures[CUSTOMER] >= 0.75, figures
-    assert figures["kept out"] >= 0.85, figures
-    assert figures[SPAM] >= 0.7 and figures[SALES] >= 0.7, figures
+    assert figures[CUSTOMER] >= 0.85, figures
+    assert figures["kept out"] >= 0.9, figures
+    assert figures[SPAM] >= 0.8 and figures[SALES] >= 0.8, figures
 
 
 @pytest.mark.parametrize("useless", [Counter(), Counter({"same for all": 1})])
@@ -97,7 +99,7 @@ def test_the_figures_come_from_the_features(monkeypatch, useless):
     # label counts alone and keeps no pitch out (or lets no customer in).
     monkeypatch.setattr(model_module, "features", lambda sample: Counter(useless))
     figures = held_out_figures("complement")
-    assert figures[CUSTOMER] < 0.75 or figures["kept out"] < 0.85, figures
+    assert figures[CUSTOMER] < 0.85 or figures["kept out"] < 0.9, figures
 
 
 def test_features_read_the_text_as_characters_and_the_submission_around_it():
@@ -268,7 +270,7 @@ def test_evaluate_is_cross_validated_and_deterministic():
     everything = trained(corpus())
     assert all(decide(everything, one, min_per_class=0).suggestion == label for one, label in pairs)
     assert sum(result.right for result in first.classes) < len(pairs)
-    assert first.of(CUSTOMER).recall >= 0.75 and first.of(SALES).recall >= 0.7
+    assert first.of(CUSTOMER).recall >= 0.85 and first.of(SALES).recall >= 0.8
 
 
 def test_the_owner_reads_the_figures_in_japanese_and_english():

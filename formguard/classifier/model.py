@@ -36,8 +36,10 @@ MULTINOMIAL = "multinomial"
 COMPLEMENT = "complement"
 KINDS = (MULTINOMIAL, COMPLEMENT)
 
-# 2**18 buckets: on tests/corpus/ fewer (2**14) lost accuracy to collisions and more
-# did not add any (bench/classifier.py); only the buckets in use are stored.
+# 2**18 buckets. Cross-validated on tests/corpus/ (6,600 distinct features), 2**12 let
+# 2 more of 44 pitches through by collisions and 2**10 4 more, while 2**14 to 2**20 judged
+# alike; a few hundred labels make tens of thousands of features, and 2**18 keeps their
+# collisions rare. Only the buckets in use are stored.
 DEFAULT_BUCKETS = 2**18
 # Laplace smoothing: a feature a class has never shown costs it, but not infinitely.
 DEFAULT_ALPHA = 1.0
@@ -47,7 +49,8 @@ DEFAULT_ALPHA = 1.0
 MAGIC = b"FGNB"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<4sBI")
-# A row that inflates past this is not a model formguard wrote (300 samples: ~100 KB).
+# A row that inflates past this is not a model formguard wrote (8 bytes a counter in use:
+# the corpus's 82 samples inflate to 65 KB).
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 
