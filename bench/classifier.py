@@ -262,9 +262,11 @@ def figures(confusion: list[list]) -> str:
     for label in LABELS:
         count = sum(n for (a, _), n in table.items() if a == label)
         parts.append(f"{label} {table.get((label, label), 0)}/{count}")
-    unwanted = sum(n for (a, b), n in table.items() if a != "customer" and b != "customer")
-    total = sum(n for (a, _), n in table.items() if a != "customer")
-    return ", ".join(parts) + f"; spam+sales kept out {unwanted}/{total}"
+    kept_out = []
+    for label in ("spam", "sales"):
+        out = sum(n for (a, b), n in table.items() if a == label and b != "customer")
+        kept_out.append(f"{label} {out}/{sum(n for (a, _), n in table.items() if a == label)}")
+    return ", ".join(parts) + f"; kept out: {', '.join(kept_out)}"
 
 
 def main() -> None:
