@@ -87,7 +87,12 @@ class NaiveBayes:
 
     def learn(self, sample: Sample, label: str) -> None:
         """Add one labelled sample."""
-        self._add(self.hashed(sample), _checked(label), +1)
+        self.learn_hashed(self.hashed(sample), label)
+
+    def learn_hashed(self, hashed: Counter[int], label: str) -> None:
+        """``learn()`` of features already hashed (by a model of as many buckets): what
+        ``evaluate()`` uses to read each sample once for all its folds."""
+        self._add(hashed, _checked(label), +1)
 
     def unlearn(self, sample: Sample, label: str) -> None:
         """Take back one sample learnt under ``label`` (a relabel is ``unlearn`` then ``learn``).
