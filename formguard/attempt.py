@@ -1,11 +1,12 @@
 """A request to a guarded form as the pipeline's steps see it, and what a step decides.
 
-``Attempt`` (the request, its form's policy, its client's address and what is
-learnt of it once per request: rule index, country, counts, trap findings),
-``Verdict`` and ``Usage``: the lowest module of the pipeline. The steps, the
+``Attempt`` (the request, its form's policy values, its client's address),
+``Verdict`` and ``Check``: the lowest module of the pipeline. The steps, the
 pipeline that runs them, the refusal pages, the middleware and the captcha check
-all build on it; it imports none of them, only the modules that hold the state an
-attempt reads (policies, rules, counts, escalations, traps and content rules).
+all build on it; it imports nothing of formguard's but the settings and the
+client address (``conf``, ``ip``) and the policy's values (``policy_values``).
+What is learnt of an attempt from the state above it (rule index, country,
+counts, trap findings) is ``formguard.facts``, computed once per request.
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
 
-from . import captcha, confirm, escalation, geo, ratelimits, rules, traps
 from .conf import conf
-from .content import recipient_key
-from .ip import IPAddress, IPNetwork, bucket_key, network_text
-from .marks import shows_form_errors
-from .policies import Closure, Policy
-from .store import StoreUnavailable
+from .ip import IPAddress, IPNetwork, bucket_key
+from .policy_values import Closure, PolicyValues
 
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
@@ -53,7 +50,8 @@ class Attempt:
 
     request: HttpRequest
     form_key: str
-    policy: Policy
+    # Always a ``policies.Policy`` (values and what is compiled from them).
+    policy: PolicyValues
     ip: IPAddress
     now: datetime
     # Set by the country check (or the shared-address rate limit): this
@@ -71,7 +69,9 @@ class Attempt:
     # solution is good once, and its verdict was acted on where it was asked.
     captcha_checked: bool = False
     # The form is under a flood (escalation.py); ``policy`` is then raised.
-    escalation: escalation.Escalation | None = None
+    escalated: bool = False
+    # What ``formguard.facts`` learnt of this request, by name: each fact once.
+    facts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_submission(self) -> bool:
@@ -80,15 +80,6 @@ class Attempt:
     @cached_property
     def bucket(self) -> str:
         return bucket_key(self.ip)
-
-    @cached_property
-    def rule_index(self) -> rules.RuleIndex:
-        """The block-rule index, read once per request."""
-        return rules.get_index()
-
-    @cached_property
-    def country(self) -> str:
-        return geo.country_of(self.ip)
 
     @cached_property
     def network(self) -> IPNetwork | None:
@@ -103,43 +94,6 @@ class Attempt:
         """The POST's fields. A body Django cannot read (too big, too many
         fields, broken multipart) raises here as it would in the view: 400."""
         return self.request.POST
-
-    @cached_property
-    def recipient(self) -> str | None:
-        """The typed email address, as a keyed hash (``content.recipient_key``)."""
-        if self.policy.recipient_limit == "off":
-            return None
-        return recipient_key(self.submitted.get(self.policy.email_field, "") or "")
-
-    @cached_property
-    def findings(self) -> list[traps.Finding]:
-        """What the bot traps and content rules found in this submission (CPU only, no I/O)."""
-        return _findings(self, self.submitted)
-
-    @cached_property
-    def usage(self) -> Usage | None:
-        """This submission counted in every window that applies, in one round
-        trip; None when the store cannot count."""
-        policy = self.policy
-        limits = {
-            "rate": ratelimits.Limit(f"rate:{self.form_key}", self.bucket, policy.rate_limit),
-            "burst": ratelimits.Limit(f"burst:{self.form_key}", self.bucket, policy.burst_rate),
-        }
-        network = self.network
-        if network is not None:
-            wide = network_text(network)
-            limits["network_rate"] = ratelimits.Limit(f"rate:{self.form_key}", wide, policy.ipv6_network_rate_limit)
-            limits["network_burst"] = ratelimits.Limit(f"burst:{self.form_key}", wide, policy.ipv6_network_burst_rate)
-        if self.recipient is not None and not self.findings:
-            # Only a submission no trap or rule caught counts for its address:
-            # a customer whose form came back with an error and who sends it
-            # again does not use up the allowance with each try.
-            limits["recipient"] = ratelimits.Limit(f"recipient:{self.form_key}", self.recipient, policy.recipient_limit)
-        try:
-            counts = ratelimits.hit(list(limits.values()), self.now.timestamp())
-        except StoreUnavailable:
-            return None
-        return Usage(**dict(zip(limits, counts, strict=True)))
 
     @property
     def wants_captcha(self) -> bool:
@@ -162,17 +116,6 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Usage:
-    """A submission's counts: its client's, and for IPv6 its wider network's."""
-
-    rate: ratelimits.Usage
-    burst: ratelimits.Usage
-    network_rate: ratelimits.Usage | None = None
-    network_burst: ratelimits.Usage | None = None
-    recipient: ratelimits.Usage | None = None
-
-
-@dataclass(frozen=True)
 class Verdict:
     """What a check decided. ``allowed`` verdicts let the site's view run."""
 
@@ -189,6 +132,9 @@ class Verdict:
     form_error: str = ""
     # Answer as if the form had been sent (302 to its success URL).
     fake_success: bool = False
+    # Held for review: answered as a fake success is, and the submission kept
+    # (``models.Submission``) for the owner to release, discard or label.
+    held: bool = False
     # The flood breaker: close the form until this time.
     close_until: datetime | None = None
     # In monitor-only mode: the refusals that were not carried out.
@@ -204,33 +150,10 @@ class Verdict:
     def refuse(cls, check: str, reason: str, status: int, **kwargs: Any) -> Verdict:
         return cls(allowed=False, check=check, reason=reason, status=status, **kwargs)
 
+    @classmethod
+    def hold(cls, check: str, reason: str, **kwargs: Any) -> Verdict:
+        """Hold for review: the visitor sees what a sent form shows, nothing reaches the staff."""
+        return cls(allowed=False, check=check, reason=reason, status=302, fake_success=True, held=True, **kwargs)
+
 
 Check = Callable[[Attempt], "Verdict | None"]
-
-
-def _findings(attempt: Attempt, post: Mapping[str, str]) -> list[traps.Finding]:
-    policy = attempt.policy
-    found: list[traps.Finding | None] = []
-    if attempt.view is not None and shows_form_errors(attempt.view):
-        # Only forms that render formguard's field carry the traps.
-        found += [
-            traps.check_honeypot(policy.honeypot_action, post),
-            traps.check_time(
-                policy.time_trap_action,
-                attempt.form_key,
-                post,
-                attempt.now.timestamp(),
-                policy.time_trap_min,
-                policy.time_trap_max,
-            ),
-        ]
-    found += content_findings(policy, post)
-    return [f for f in found if f is not None]
-
-
-def content_findings(policy: Policy, post: Mapping[str, str]) -> list[traps.Finding]:
-    # The captcha's answer and the confirm step's token are random text, which
-    # can spell a short NG word.
-    provider = captcha.get_provider()
-    ignored = {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
-    return policy.content_rules.check(post, ignored)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings
 
@@ -68,6 +69,18 @@ DEFAULT_POLICY: dict[str, Any] = {
     "flood_captcha_factor": 4,
     "flood_close": False,
     "flood_close_minutes": 30,
+    # A message without Japanese from a visitor who does not read it: the
+    # captcha, not a refusal (docs/traps.md).
+    "japanese_foreign_action": "challenge",
+    # Held for review (docs/review.md) and the owner-taught filter (docs/filter.md).
+    "hold_retention_days": 30,
+    "filter_enabled": True,
+    "filter_min_labels": 20,
+    "filter_spam_action": "hold",
+    "filter_sales_action": "hold",
+    "filter_tag_address": "",
+    "sales_notice": False,
+    "sales_notice_text": "",
 }
 
 CAPTCHA_DEFAULTS: dict[str, Any] = {
@@ -202,6 +215,8 @@ DEFAULTS: dict[str, Any] = {
     ],
 }
 
+T = TypeVar("T")
+
 
 @lru_cache(maxsize=64)
 def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -210,6 +225,29 @@ def _parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ip
     # unwrapped the same way (parse_network), or it never matches. Strict
     # parsing first, so that an entry with a port is still an error (E002).
     return tuple(parse_network(str(ipaddress.ip_network(v.strip(), strict=False))) for v in values)
+
+
+class Setting(Generic[T]):
+    """One of ``FormGuardSettings``' plain values: read, converted, then kept like a cached_property.
+
+    ``reset()`` forgets it with the others (it lives in the instance's ``__dict__``).
+    """
+
+    def __init__(self, convert: Callable[[Any], T] = lambda value: value) -> None:
+        self.convert = convert
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: FormGuardSettings, owner: type) -> T: ...
+    def __get__(self, instance: FormGuardSettings | None, owner: type) -> T | Setting[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.convert(instance._get(self.name))
+        return value
 
 
 class FormGuardSettings:
@@ -223,9 +261,7 @@ class FormGuardSettings:
         """Forget every value read (settings changed)."""
         self.__dict__.clear()
 
-    @cached_property
-    def ENABLED(self) -> bool:
-        return bool(self._get("ENABLED"))
+    ENABLED = Setting(bool)
 
     @cached_property
     def CACHE(self) -> str | None:
@@ -243,9 +279,7 @@ class FormGuardSettings:
             value = [value]
         return _parse_networks(tuple(value))
 
-    @cached_property
-    def CLIENT_IP_HEADER(self) -> str:
-        return self._get("CLIENT_IP_HEADER")
+    CLIENT_IP_HEADER: Setting[str] = Setting()
 
     @cached_property
     def CLIENT_IP_META_KEY(self) -> str:
@@ -255,90 +289,36 @@ class FormGuardSettings:
     def CLIENT_IP_RESOLVER(self) -> str | None:
         return self._get("CLIENT_IP_RESOLVER")
 
-    @cached_property
-    def IPV6_PREFIX(self) -> int:
-        return int(self._get("IPV6_PREFIX"))
-
-    @cached_property
-    def IPV4_PREFIX(self) -> int:
-        return int(self._get("IPV4_PREFIX"))
-
-    @cached_property
-    def CACHE_FAILURE(self) -> str:
-        return self._get("CACHE_FAILURE")
-
-    @cached_property
-    def KEY_PREFIX(self) -> str:
-        return self._get("KEY_PREFIX")
+    IPV6_PREFIX = Setting(int)
+    IPV4_PREFIX = Setting(int)
+    CACHE_FAILURE: Setting[str] = Setting()
+    KEY_PREFIX: Setting[str] = Setting()
 
     @cached_property
     def DEFAULT_POLICY(self) -> dict[str, Any]:
         return {**DEFAULT_POLICY, **self._get("DEFAULT_POLICY")}
 
-    @cached_property
-    def INCIDENT_WINDOW(self) -> int:
-        return int(self._get("INCIDENT_WINDOW"))
-
-    @cached_property
-    def INCIDENT_FLUSH_INTERVAL(self) -> int:
-        return int(self._get("INCIDENT_FLUSH_INTERVAL"))
-
-    @cached_property
-    def VERIFIED_MAX_AGE(self) -> int:
-        return int(self._get("VERIFIED_MAX_AGE"))
-
-    @cached_property
-    def CLOSED_TEMPLATE(self) -> str:
-        return self._get("CLOSED_TEMPLATE")
-
-    @cached_property
-    def BASE_TEMPLATE(self) -> str:
-        return self._get("BASE_TEMPLATE")
-
-    @cached_property
-    def BLOCKED_TEMPLATE(self) -> str:
-        return self._get("BLOCKED_TEMPLATE")
-
-    @cached_property
-    def REFUSED_TEMPLATE(self) -> str:
-        return self._get("REFUSED_TEMPLATE")
+    INCIDENT_WINDOW = Setting(int)
+    INCIDENT_FLUSH_INTERVAL = Setting(int)
+    VERIFIED_MAX_AGE = Setting(int)
+    CLOSED_TEMPLATE: Setting[str] = Setting()
+    BASE_TEMPLATE: Setting[str] = Setting()
+    BLOCKED_TEMPLATE: Setting[str] = Setting()
+    REFUSED_TEMPLATE: Setting[str] = Setting()
 
     @cached_property
     def GEOIP_PATH(self) -> str | None:
         path = self._get("GEOIP_PATH")
         return str(path) if path else None
 
-    @cached_property
-    def GEOIP_MAX_AGE_DAYS(self) -> int:
-        return int(self._get("GEOIP_MAX_AGE_DAYS"))
-
-    @cached_property
-    def HIDDEN_TEMPLATE(self) -> str:
-        return self._get("HIDDEN_TEMPLATE")
-
-    @cached_property
-    def INCIDENT_SAMPLE_CHARS(self) -> int:
-        return int(self._get("INCIDENT_SAMPLE_CHARS"))
-
-    @cached_property
-    def INCIDENT_RETENTION_DAYS(self) -> int:
-        return int(self._get("INCIDENT_RETENTION_DAYS"))
-
-    @cached_property
-    def NOTIFY_ADMINS(self) -> bool:
-        return bool(self._get("NOTIFY_ADMINS"))
-
-    @cached_property
-    def NOTIFY_INTERVAL(self) -> int:
-        return int(self._get("NOTIFY_INTERVAL"))
-
-    @cached_property
-    def REPORT_SITE_NAME(self) -> str:
-        return self._get("REPORT_SITE_NAME")
-
-    @cached_property
-    def REPORT_RECIPIENT(self) -> str:
-        return self._get("REPORT_RECIPIENT")
+    GEOIP_MAX_AGE_DAYS = Setting(int)
+    HIDDEN_TEMPLATE: Setting[str] = Setting()
+    INCIDENT_SAMPLE_CHARS = Setting(int)
+    INCIDENT_RETENTION_DAYS = Setting(int)
+    NOTIFY_ADMINS = Setting(bool)
+    NOTIFY_INTERVAL = Setting(int)
+    REPORT_SITE_NAME: Setting[str] = Setting()
+    REPORT_RECIPIENT: Setting[str] = Setting()
 
     @cached_property
     def REPORT_PERSONAL_FIELDS(self) -> list[str]:

@@ -23,15 +23,19 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 from django.utils.translation import gettext as _
 
 from . import generations, notify
 from .models import FLOOD_REASON, ActionLog, TrapAction, describe_reason
-from .policies import Policy, local_time
+from .policies import local_time
+from .policy_values import PolicyValues
 from .store import StoreUnavailable, get_store
 
 logger = logging.getLogger("formguard.escalation")
+
+P = TypeVar("P", bound=PolicyValues)
 
 KEY = "escalation:{}"
 # Kept in the store this long after its end, for the action log's end entry.
@@ -186,7 +190,7 @@ def _strict(action: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def raised(policy: Policy) -> Policy:
+def raised(policy: P) -> P:
     """``policy`` as it applies under a flood: the captcha for everyone, more work, strict traps.
 
     The time trap's shortest time stays the policy's (never relaxed); content

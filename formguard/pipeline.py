@@ -48,7 +48,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .attempt import Attempt, Check, Usage, Verdict
+from .attempt import Attempt, Check, Verdict
+from .facts import Usage
 from .ip import client_ip
 from .policies import get_policy
 from .steps.allowlist import check_allowlist

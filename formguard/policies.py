@@ -16,12 +16,13 @@ from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import get_language
 
 from . import generations
 from .conf import conf
 from .content import ContentRules
 from .models import SITE_WIDE, FormPolicy
+from .policy_values import Closure as Closure
+from .policy_values import PolicyValues
 
 logger = logging.getLogger("formguard.policies")
 
@@ -34,6 +35,7 @@ TRAP_FIELDS = (
     "message_field",
     "email_field",
     "japanese_action",
+    "japanese_foreign_action",
     "links_action",
     "max_links",
     "ng_words_action",
@@ -41,10 +43,8 @@ TRAP_FIELDS = (
     "sender_action",
     "recipient_limit",
 )
-# Fields a form's row may leave empty to inherit from the site-wide row.
-INHERITED_FIELDS = (
-    "enabled",
-    "monitor_only",
+# The rate limit, the automatic bans and the shared-address mode, as the admin shows them.
+RATE_LIMIT_FIELDS = (
     "rate_limit",
     "burst_count",
     "burst_window",
@@ -52,124 +52,52 @@ INHERITED_FIELDS = (
     "ban_growth",
     "ban_max",
     "ban_lookback",
+    "shared_ip_challenge",
+    "shared_ip_ceiling",
+)
+# What happens under a flood, as the admin shows it.
+FLOOD_FIELDS = ("flood_limit", "flood_escalation", "flood_captcha_factor", "flood_close", "flood_close_minutes")
+# What is held for review, the owner-taught filter and 営業お断り, as the admin shows them.
+REVIEW_FIELDS = (
+    "hold_retention_days",
+    "filter_enabled",
+    "filter_min_labels",
+    "filter_spam_action",
+    "filter_sales_action",
+    "filter_tag_address",
+    "sales_notice",
+    "sales_notice_text",
+)
+# Fields a form's row may leave empty to inherit from the site-wide row.
+INHERITED_FIELDS = (
+    "enabled",
+    "monitor_only",
+    *RATE_LIMIT_FIELDS,
     "ipv6_network_prefix",
     "ipv6_network_rate_limit",
     "ipv6_network_burst_count",
     "captcha_required",
     "captcha_min_score",
     "captcha_difficulty",
-    "shared_ip_challenge",
-    "shared_ip_ceiling",
     "country_mode",
     "allowed_countries",
     "unknown_country",
     "private_country",
     *TRAP_FIELDS,
-    "flood_limit",
-    "flood_escalation",
-    "flood_captcha_factor",
-    "flood_close",
-    "flood_close_minutes",
+    *FLOOD_FIELDS,
+    *REVIEW_FIELDS,
 )
 _FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
 
 
 @dataclass(frozen=True)
-class Closure:
-    """Why and until when a form is closed."""
-
-    scope: str  # "form" or "site"
-    until: datetime | None
-    message_ja: str
-    message_en: str
-
-    def message(self) -> str:
-        if (get_language() or "").startswith("ja"):
-            return self.message_ja or self.message_en
-        return self.message_en or self.message_ja
-
-    def retry_after(self, now: datetime) -> int | None:
-        if self.until is None:
-            return None
-        return max(1, int((self.until - now).total_seconds() + 0.999))
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The effective policy of one form: its row merged over the site-wide row."""
-
-    form_key: str
-    enabled: bool
-    monitor_only: bool
-    rate_limit: str
-    burst_count: int
-    burst_window: int
-    ban_duration: int
-    ban_growth: float
-    ban_max: int
-    ban_lookback: int = 30 * 24 * 3600
-    ipv6_network_prefix: int = 48
-    ipv6_network_rate_limit: str = "20/10m"
-    ipv6_network_burst_count: int = 40
-    captcha_required: bool = False
-    captcha_min_score: float = 0.5
-    captcha_difficulty: int = 2000
-    shared_ip_challenge: bool = False
-    shared_ip_ceiling: int = 60
-    country_mode: str = "off"
-    allowed_countries: str = "JP"
-    unknown_country: str = "allow"
-    private_country: str = "allow"
-    honeypot_action: str = "refuse"
-    time_trap_action: str = "refuse"
-    time_trap_min: int = 3
-    time_trap_max: int = 24 * 3600
-    message_field: str = "message"
-    email_field: str = "email"
-    japanese_action: str = "off"
-    links_action: str = "refuse"
-    max_links: int = 2
-    ng_words_action: str = "refuse"
-    ng_words: str = ""
-    sender_action: str = "refuse"
-    recipient_limit: str = "3/d"
-    flood_limit: str = "off"
-    flood_escalation: int = 30 * 60
-    flood_captcha_factor: int = 4
-    flood_close: bool = False
-    flood_close_minutes: int = 30
-    closures: tuple[Closure, ...] = ()
+class Policy(PolicyValues):
+    """The effective policy of one form (``PolicyValues``), and what is compiled from it."""
 
     @cached_property
     def content_rules(self) -> ContentRules:
         """The content rules, compiled once per policy (a policy is rebuilt when its row changes)."""
         return ContentRules.of(self)
-
-    @property
-    def burst_rate(self) -> str:
-        return f"{self.burst_count}/{self.burst_window}s"
-
-    @property
-    def ipv6_network_burst_rate(self) -> str:
-        return f"{self.ipv6_network_burst_count}/{self.burst_window}s"
-
-    def admits_country(self, country: str) -> bool:
-        """Whether a visitor from ``country`` (ISO code, ZZ or XX) gets the form."""
-        from .geo import PRIVATE, UNKNOWN
-        from .models import parse_countries
-
-        if country == PRIVATE and self.private_country == "allow":
-            return True
-        if country == UNKNOWN and self.unknown_country == "allow":
-            return True
-        return country in parse_countries(self.allowed_countries)
-
-    def closure_at(self, now: datetime) -> Closure | None:
-        """The closure in force at ``now``; of two, the one that lasts longer."""
-        active = [c for c in self.closures if c.until is None or now < c.until]
-        if not active:
-            return None
-        return max(active, key=lambda c: (c.until is None, c.until or now))
 
 
 def invalidate() -> None:

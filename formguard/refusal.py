@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from . import contacts, durations, incidents, policies, replyhints, rules, signals
+from . import contacts, durations, facts, incidents, policies, replyhints, rules, signals
 from .attempt import Attempt, Verdict
 from .conf import conf
 from .forms import known_fields, label_for
@@ -73,7 +73,7 @@ def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.
         method=request.method or "",
         path=request.path,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        country=lambda: attempt.country,
+        country=lambda: facts.country(attempt),
         detail=verdict.detail,
         sample=lambda: (
             dict(submitted_fields(request, conf.INCIDENT_SAMPLE_CHARS)) if conf.INCIDENT_SAMPLE_CHARS else {}
@@ -266,7 +266,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         template = conf.BLOCKED_TEMPLATE
     else:
         template = conf.REFUSED_TEMPLATE
-    country = verdict.detail.get("country", "") or attempt.country
+    country = verdict.detail.get("country", "") or facts.country(attempt)
     # Every refusal page says how else to reach the business.
     visitor_contacts = contacts.for_visitor(request, country)
     ban_length = _ban_length(attempt, verdict)

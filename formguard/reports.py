@@ -198,20 +198,18 @@ def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
+# The CSV's columns, in the order ``to_csv`` writes a row's cells, headed with
+# the incident log's own labels (``Incident``'s verbose names).
 CSV_FIELDS = (
-    ("first_seen", _("first seen")),
-    ("last_seen", _("last seen")),
-    ("ip", _("IP")),
-    ("ip_bucket", _("IP group")),
-    ("country", _("country")),
-    ("form_key", _("form")),
-    ("reason", _("reason")),
-    ("count", _("count")),
-    ("method", _("method")),
-    ("path", _("path")),
-    ("user_agent", _("user agent")),
-    ("sample", _("submitted sample")),
+    *("first_seen", "last_seen", "ip", "ip_bucket", "country", "form_key"),
+    *("reason", "count", "method", "path", "user_agent", "sample"),
 )
+
+
+def _csv_heading(name: str) -> str:
+    if name == "form_key":
+        return str(_("form"))  # shorter than the model's "form key", as the CSV always said
+    return str(Incident._meta.get_field(name).verbose_name)
 
 
 # A cell that starts with one of these is read by a spreadsheet as a formula
@@ -237,7 +235,7 @@ def to_csv(report: Report) -> bytes:
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)  # excel dialect: CRLF, quotes where needed
-    writer.writerow([str(label) for _name, label in CSV_FIELDS])
+    writer.writerow([_csv_heading(name) for name in CSV_FIELDS])
     labels = dict(Reason.choices)
     for row in report.rows:
         sample = _sample(row.sample, report.include_personal)

@@ -27,6 +27,21 @@
     ``form_valid``, so a receiver can mark the request (for example to send
     the reply from another address, or to offer a phone call). The address
     itself is not passed on: the site has it in its form.
+
+``submission_held``
+    A submission was held for review instead of being delivered. Keyword
+    arguments: ``submission`` (the ``formguard.models.Submission``), ``request``.
+
+``submission_released``
+    The owner released a held submission. Keyword arguments: ``submission``,
+    ``response`` (what the site's view answered when it ran on it again; None
+    when the form's view cannot be run again and the receivers deliver it:
+    see "Release" in docs/review.md).
+
+``submission_labelled``
+    A submission was labelled (``formguard.labels.give``). Keyword arguments:
+    ``submission``, ``label`` (a ``formguard.models.Label`` value),
+    ``previous`` (its label before, or ""), ``by`` (who gave it).
 """
 
 from __future__ import annotations
@@ -37,3 +52,6 @@ request_refused = Signal()
 ip_banned = Signal()
 form_closed = Signal()
 reply_hint = Signal()
+submission_held = Signal()
+submission_released = Signal()
+submission_labelled = Signal()

@@ -1,45 +1,108 @@
-"""The labelled corpus sent through the demo's /contact/ as a person's browser sends it.
+"""The labelled corpus sent through the demo's /contact/ as each person's browser sends it.
 
-Each item from its own address, with the trap fields of a page loaded long enough ago and a
-captcha solution when one is configured; what reaches the staff is the mail the demo's view
-sends. The content rules' own numbers are ``python -m tests.corpus.measure``; this is the
-whole pipeline.
+The demo as shipped (its settings: the self-hosted captcha on, Japanese pages by
+default, LocaleMiddleware choosing the page's language). Each item is one
+visitor: a browser of its own (own cookies) from its own address, with its
+``Accept-Language`` header, and Django's language cookie when the visitor chose
+a page in another language than the header gives. It loads the form (the page
+must be in the item's ``page`` language), then posts it with the trap fields of
+a page loaded long enough ago and a captcha solution. What reaches the staff is
+the mail the demo's view sends. Items come a few minutes apart, as on a busy
+day, not as a flood.
+
+The content rules' own numbers are ``python -m tests.corpus.measure``; this is
+the whole pipeline.
 """
 
 import itertools
+from collections import Counter
 
 import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client, override_settings
+from django.utils import timezone
 
 from formguard import policies
 from formguard.models import FormPolicy
 from formguard.testing import captcha_solution, trap_fields
-from tests.corpus import CLASSES, load, ng_words
+from tests.corpus import CLASSES, LANGS, SPLITS, fields_of, load, ng_words, page_from_header
+
+# What reaches the staff TODAY, with the demo's defaults and no labels (measured on this corpus,
+# December 2026): the Japanese rule refuses nearly every English and Chinese customer and the
+# kanji-only requests, a signature with the sender's own address or three links refuse a few
+# more, while most sales pitches and the Japanese spam (scams, phishing, fake invoices) get
+# through. These numbers are a record, not a goal: the change for issue 22 replaces them with
+# its targets and asserts those instead --
+#   - with the demo's defaults and no labels, at least 99% of the customers reach the staff;
+#   - after the owner labels the "train" split through the admin, on the "test" split at least
+#     95% of the spam and 90% of the sales pitches stay out of the staff's inbox (held, refused
+#     or sent to another address) while at least 99% of the customers still arrive.
+TODAY = {"customers": 87, "pitches": 83, "spam": 39}
+TODAY_CUSTOMERS_BY_LANG = {"ja": 81, "en": 3, "zh": 3}
 
 _ips = (f"198.51.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
 
 
+def browser_of(item):
+    """A browser of the item's sender: its own cookies, its header, the language cookie if it chose a page."""
+    browser = Client(headers={"accept-language": item["accept_language"]})
+    if page_from_header(item["accept_language"], default=settings.LANGUAGE_CODE) != item["page"]:
+        browser.cookies[settings.LANGUAGE_COOKIE_NAME] = item["page"]
+    return browser
+
+
+def send(item, ip):
+    """Load the form as the item's visitor and post it."""
+    browser = browser_of(item)
+    page = browser.get("/contact/", REMOTE_ADDR=ip)
+    assert page.status_code == 200 and f'<html lang="{item["page"]}">' in page.text, item["id"]
+    data = {**fields_of(item), **trap_fields("contact"), **captcha_solution("contact")}
+    response = browser.post("/contact/", data, REMOTE_ADDR=ip)
+    assert response.status_code in (200, 302), (item["id"], response.status_code)
+
+
 @pytest.mark.django_db
-def test_the_corpus_through_the_contact_form(client, mailoutbox, capsys):
+def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
     policies.ensure_row("*")
     FormPolicy.objects.filter(form_key="*").update(ng_words=ng_words())
     policies.invalidate()
-    reached = {}
-    for name in CLASSES:
-        items = load(name)
-        delivered = []
-        for item in items:
-            data = {**item.get("extra_first", {}), **{k: item[k] for k in ("name", "email", "message")}}
-            data.update(trap_fields("contact"))
-            data.update(captcha_solution("contact"))
-            mails = len(mailoutbox)
-            response = client.post("/contact/", data, REMOTE_ADDR=next(_ips))
-            assert response.status_code in (200, 302), (item["id"], response.status_code)
-            if len(mailoutbox) > mails:
-                delivered.append(item["id"])
-        reached[name] = delivered
-        with capsys.disabled():
-            print(f"\n{name}: {len(delivered)} of {len(items)} reached the staff")
-    # Every spam message is stopped; the customers the rules refuse are the nine that
-    # test_content_bypasses names (issue 22 will hold them instead of refusing).
-    assert reached["spam"] == []
-    assert len(reached["customers"]) == len(load("customers")) - 9
+    delivered: dict[str, list[dict]] = {}
+    clock = timezone.now()
+    with override_settings(FORMGUARD=settings.DEMO_FORMGUARD, LANGUAGE_CODE="ja"):
+        for name in CLASSES:
+            delivered[name] = []
+            for item in load(name):
+                clock += timezone.timedelta(minutes=3)
+                with time_machine.travel(clock, tick=False):
+                    mails = len(mailoutbox)
+                    send(item, next(_ips))
+                if len(mailoutbox) > mails:
+                    assert len(mailoutbox) == mails + 1 and item["message"] in mailoutbox[-1].body, item["id"]
+                    delivered[name].append(item)
+    reached = {name: len(items) for name, items in delivered.items()}
+    with capsys.disabled():
+        print("\nReached the staff through /contact/ (demo defaults, no labels):")
+        for name in CLASSES:
+            items = load(name)
+            line = ", ".join(
+                f"{split} {sum(1 for i in delivered[name] if i['split'] == split)}/"
+                f"{sum(1 for i in items if i['split'] == split)}"
+                for split in SPLITS
+            )
+            print(f"  {name:<10} {reached[name]:>3} of {len(items):>3}   ({line})")
+        for name in CLASSES:
+            for lang in LANGS:
+                got = Counter(i["page"] for i in delivered[name] if i["lang"] == lang)
+                out_of = Counter(i["page"] for i in load(name) if i["lang"] == lang)
+                if not out_of:
+                    continue
+                pages = ", ".join(f"{page} page {got[page]}/{n}" for page, n in sorted(out_of.items()))
+                print(f"  {name} {lang}: {sum(got.values())} of {sum(out_of.values())}   ({pages})")
+        refused = [i["id"] for i in load("customers") if i not in delivered["customers"]]
+        print("  customers refused:", ", ".join(refused))
+        print("  spam delivered:", ", ".join(i["id"] for i in delivered["spam"]))
+    assert reached == TODAY
+    customers = Counter(i["lang"] for i in delivered["customers"])
+    assert {lang: customers[lang] for lang in LANGS} == TODAY_CUSTOMERS_BY_LANG
+    assert {i["lang"] for i in delivered["spam"]} == {"ja"}  # the Japanese scams and phishing

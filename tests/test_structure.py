@@ -155,3 +155,23 @@ def test_the_readme_is_short_and_links_every_doc_page():
     assert len(readme.splitlines()) < 250
     pages = sorted(p.name for p in (PACKAGE.parent / "docs").glob("*.md") if p.name != "index.md")
     assert pages and [p for p in pages if f"(docs/{p})" not in readme] == []
+
+
+def _reached_from(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every formguard module that ``start`` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_the_attempt_is_the_lowest_module_of_the_pipeline():
+    """``Attempt`` and ``Verdict`` import nothing of formguard's above the settings and the
+    client address: what is learnt of an attempt from the state lives above it (``facts``)."""
+    low = {"formguard.conf", "formguard.ip", "formguard.addresses", "formguard.policy_values"}
+    graph = import_graph()
+    assert _reached_from(graph, "formguard.attempt") - low == set()
+    assert _reached_from(graph, "formguard.policy_values") == set()

@@ -106,15 +106,20 @@ class FormPolicyAdmin(FormGuardAdmin):
             },
         ),
         (
+            _("Held messages and the filter you teach"),
+            {
+                "fields": list(policies.REVIEW_FIELDS),
+                "description": _(
+                    "What a check holds waits in the review inbox: the visitor sees the usual thanks, nothing "
+                    "reaches the staff until you release it. Label messages 迷惑 (spam), 営業 (sales pitch) or "
+                    "お客様 (customer) and the filter learns; it acts only once it has enough labels of each kind."
+                ),
+            },
+        ),
+        (
             _("Under a flood"),
             {
-                "fields": [
-                    "flood_limit",
-                    "flood_escalation",
-                    "flood_captcha_factor",
-                    "flood_close",
-                    "flood_close_minutes",
-                ],
+                "fields": list(policies.FLOOD_FIELDS),
                 "description": _(
                     "When more submissions than the limit arrive from everyone together, formguard raises the bar "
                     "instead of closing: every POST must pass the captcha and the bot traps refuse where they would "
@@ -125,17 +130,7 @@ class FormPolicyAdmin(FormGuardAdmin):
         (
             _("Rate limit and automatic bans"),
             {
-                "fields": [
-                    "rate_limit",
-                    "burst_count",
-                    "burst_window",
-                    "ban_duration",
-                    "ban_growth",
-                    "ban_max",
-                    "ban_lookback",
-                    "shared_ip_challenge",
-                    "shared_ip_ceiling",
-                ],
+                "fields": list(policies.RATE_LIMIT_FIELDS),
                 "description": _("On a form's row, leave a field empty to use the site-wide default."),
             },
         ),

@@ -27,7 +27,7 @@ from typing import Any
 import altcha
 from django.utils.translation import get_language
 
-from .base import CaptchaProvider, CaptchaResult, fail, precheck_token
+from .base import CaptchaProvider, CaptchaResult, Expected, fail
 
 ALGORITHM = "PBKDF2/SHA-256"
 # PBKDF2 iterations per try. At 1000 a browser's WebCrypto try costs about
@@ -103,21 +103,10 @@ class Altcha(CaptchaProvider):
         except (ValueError, KeyError, TypeError, binascii.Error):
             return token
 
-    def verify(
-        self,
-        token: str,
-        *,
-        remote_ip: str | None,
-        hostnames: set[str],
-        allow_test_hostnames: bool,
-        expected_action: str = "",
-        min_score: float | None = None,
-        idempotency_key: str | None = None,
+    def judge(
+        self, token: str, expected: Expected, *, remote_ip: str | None, idempotency_key: str | None
     ) -> CaptchaResult:
         """Check the signatures and expiry locally: no outside call, no secret sent anywhere."""
-        early = precheck_token(token)
-        if early is not None:
-            return early
         try:
             result = altcha.verify_solution(token, self._secret_key, hmac_key_secret=self._key_signing_key)
         except (ValueError, TypeError, KeyError, AttributeError):  # a payload the library cannot read
@@ -131,7 +120,7 @@ class Altcha(CaptchaProvider):
         if not result.verified:
             return fail("invalid-input-response", reason="wrong solution")
         form = self._signed_form(token)
-        if expected_action and form != expected_action:
+        if expected.action and form != expected.action:
             # A challenge issued for another form of the site.
             return CaptchaResult(passed=False, error_codes=("action-mismatch",), action=form)
         return CaptchaResult(passed=True, action=form)

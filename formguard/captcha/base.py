@@ -85,6 +85,16 @@ class CaptchaResult:
         return str(DEFAULT_MESSAGE)
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a passing token must show: one of the site's hostnames, the form's action, a score."""
+
+    hostnames: frozenset[str]
+    allow_test_hostnames: bool
+    action: str = ""
+    min_score: float | None = None
+
+
 def fail(*codes: str, **detail: Any) -> CaptchaResult:
     return CaptchaResult(passed=False, error_codes=codes, detail=detail)
 
@@ -196,10 +206,17 @@ class CaptchaProvider:
         min_score: float | None = None,
         idempotency_key: str | None = None,
     ) -> CaptchaResult:
-        """POST the token to the provider and judge its answer."""
+        """Whether ``token`` passes: the checks every provider shares, then its own (``judge``)."""
         early = precheck_token(token)
         if early is not None:
             return early
+        expected = Expected(frozenset(hostnames), allow_test_hostnames, expected_action, min_score)
+        return self.judge(token, expected, remote_ip=remote_ip, idempotency_key=idempotency_key)
+
+    def judge(
+        self, token: str, expected: Expected, *, remote_ip: str | None, idempotency_key: str | None
+    ) -> CaptchaResult:
+        """POST the token to the provider and judge its answer."""
         deadline = time.monotonic() + self.timeout
         data = self.request_data(token, remote_ip, idempotency_key)
         attempts = 1 + self.retries
@@ -214,13 +231,7 @@ class CaptchaProvider:
                 if result.unavailable and attempt + 1 < attempts:
                     continue
                 return result
-            return self.check_payload(
-                payload_or_result,
-                hostnames=hostnames,
-                allow_test_hostnames=allow_test_hostnames,
-                expected_action=expected_action,
-                min_score=min_score,
-            )
+            return self.check_payload(payload_or_result, expected)
         return result
 
     def _post(self, data: dict[str, str], timeout: float) -> dict[str, Any] | CaptchaResult:
@@ -245,15 +256,7 @@ class CaptchaProvider:
             return fail("bad-response", reason="not a JSON object")
         return payload
 
-    def check_payload(
-        self,
-        payload: dict[str, Any],
-        *,
-        hostnames: set[str],
-        allow_test_hostnames: bool,
-        expected_action: str = "",
-        min_score: float | None = None,
-    ) -> CaptchaResult:
+    def check_payload(self, payload: dict[str, Any], expected: Expected) -> CaptchaResult:
         codes = payload.get("error-codes") or []
         codes = tuple(str(c) for c in codes) if isinstance(codes, list) else ("bad-response",)
         hostname = payload.get("hostname") if isinstance(payload.get("hostname"), str) else ""
@@ -264,12 +267,14 @@ class CaptchaProvider:
             return CaptchaResult(passed=False, error_codes=codes or ("not-success",), hostname=hostname)
         if not hostname:
             return fail("hostname-missing")
-        if hostname not in hostnames and not (allow_test_hostnames and hostname in self.test_hostnames):
+        if hostname not in expected.hostnames and not (
+            expected.allow_test_hostnames and hostname in self.test_hostnames
+        ):
             return fail("hostname-mismatch", hostname=hostname)
         too_old = self._token_too_old(payload.get("challenge_ts"))
         if too_old is not None:
             return too_old
-        mismatch = self.action_mismatch(payload, expected_action)
+        mismatch = self.action_mismatch(payload, expected.action)
         if mismatch is not None:
             return mismatch
         return CaptchaResult(passed=True, hostname=hostname, action=str(payload.get("action") or ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .base import CaptchaProvider, CaptchaResult, fail
+from .base import CaptchaProvider, CaptchaResult, Expected, fail
 
 GOOGLE_TEST_SITE_KEY = "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI"
 GOOGLE_TEST_SECRET_KEY = "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe"  # noqa: S105 (published test key)
@@ -54,25 +54,18 @@ class RecaptchaV3(RecaptchaV2):
     def widget_context(self, form_key: str) -> dict[str, Any]:
         return {**super().widget_context(form_key), "action": action_name(form_key)}
 
-    def check_payload(
-        self,
-        payload: dict[str, Any],
-        *,
-        hostnames: set[str],
-        allow_test_hostnames: bool,
-        expected_action: str = "",
-        min_score: float | None = None,
-    ) -> CaptchaResult:
-        result = super().check_payload(payload, hostnames=hostnames, allow_test_hostnames=allow_test_hostnames)
+    def check_payload(self, payload: dict[str, Any], expected: Expected) -> CaptchaResult:
+        # The shared checks, without the action: v3 checks it below, with the score.
+        result = super().check_payload(payload, Expected(expected.hostnames, expected.allow_test_hostnames))
         if not result.passed:
             return result
         score = payload.get("score")
         action = payload.get("action")
         if isinstance(score, bool) or not isinstance(score, int | float):
             return fail("bad-response", reason="score")
-        mismatch = self.action_mismatch(payload, expected_action, score=score)
+        mismatch = self.action_mismatch(payload, expected.action, score=score)
         if mismatch is not None:
             return mismatch
-        if min_score is not None and score < min_score:
+        if expected.min_score is not None and score < expected.min_score:
             return CaptchaResult(passed=False, error_codes=("score-too-low",), score=score, action=str(action))
         return CaptchaResult(passed=True, score=float(score), action=str(action), hostname=result.hostname)

@@ -1,4 +1,5 @@
-"""Database rows, one module per concern: policies, block rules, incidents, contacts, the action log.
+"""Database rows, one module per concern: policies, block rules, incidents, contacts, the action log,
+submissions held for review or kept for labels.
 
 Policies and rules are the source of truth and are edited in the admin;
 requests read them through caches (``formguard.policies``, ``formguard.rules``)
@@ -49,9 +50,11 @@ from .reasons import (
     Reason,
     describe_reason,
 )
+from .review_fields import FilterAction
 from .rules import (
     BlockRule,
 )
+from .submissions import Label, Submission, SubmissionStatus
 
 __all__ = [
     "ActionLog",
@@ -62,10 +65,12 @@ __all__ = [
     "COUNTRY_MISTAKES",
     "CountryMode",
     "FLOOD_REASON",
+    "FilterAction",
     "FLOOD_REASON_RE",
     "FormPolicy",
     "Incident",
     "LINE_ID_RE",
+    "Label",
     "NOT_SPAM_REASONS",
     "OutsideCountry",
     "PHONE_RE",
@@ -75,6 +80,8 @@ __all__ = [
     "RULE_ACTIONS",
     "Reason",
     "SITE_WIDE",
+    "Submission",
+    "SubmissionStatus",
     "TrapAction",
     "WECHAT_ID_RE",
     "describe_reason",

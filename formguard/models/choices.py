@@ -33,6 +33,9 @@ class TrapAction(models.TextChoices):
     # Only for signals no person sends (honeypot, the owner's NG words): the
     # bot is told "sent" and learns nothing, and nobody sees an error.
     FAKE_SUCCESS = "fake_success", _("fake success: pretend it was sent")
+    # The visitor sees what a sent form shows; the message waits in the
+    # review inbox for the owner to release, discard or label.
+    HOLD = "hold", _("hold for review")
 
 
 # Rules a real customer can trip by accident never pretend success.

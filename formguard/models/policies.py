@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import (
-    RULE_ACTIONS,
-    SITE_WIDE,
-    CountryMode,
-    OutsideCountry,
-    TrapAction,
-    validate_countries,
-    validate_optional_rate,
-    validate_rate,
-)
+from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
+from .inherited import action, inherited, outside_country, rate
+from .review_fields import ReviewFields
 
 
-class FormPolicy(models.Model):
+class FormPolicy(ReviewFields, models.Model):
     """How one guarded form is protected; the row keyed ``*`` is the site default.
 
     On a form's row an empty field means "as the site-wide default". Closing
@@ -32,17 +24,15 @@ class FormPolicy(models.Model):
         unique=True,
         help_text=_("The key the view is guarded under. “*” is the site-wide default."),
     )
-    enabled = models.BooleanField(
+    enabled = inherited(
+        models.BooleanField,
         _("protection enabled"),
-        null=True,
-        blank=True,
-        help_text=_("Off: the form is not checked at all (the close switch still works)."),
+        _("Off: the form is not checked at all (the close switch still works)."),
     )
-    monitor_only = models.BooleanField(
+    monitor_only = inherited(
+        models.BooleanField,
         _("monitor only"),
-        null=True,
-        blank=True,
-        help_text=_("Every check runs and records what it would have done, but nothing is refused."),
+        _("Every check runs and records what it would have done, but nothing is refused."),
     )
     closed = models.BooleanField(
         _("closed"),
@@ -58,258 +48,209 @@ class FormPolicy(models.Model):
     closed_message_ja = models.TextField(_("closed message (Japanese)"), blank=True)
     closed_message_en = models.TextField(_("closed message (English)"), blank=True)
 
-    rate_limit = models.CharField(
+    rate_limit = rate(
         _("rate limit"),
-        max_length=20,
-        blank=True,
-        validators=[validate_rate],
-        help_text=_("POSTs allowed per IP per form, e.g. “5/10m”, “20/h”, “100/d”."),
+        _("POSTs allowed per IP per form, e.g. “5/10m”, “20/h”, “100/d”."),
     )
-    burst_count = models.PositiveIntegerField(
+    burst_count = inherited(
+        models.PositiveIntegerField,
         _("burst: POSTs"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=_("An IP that sends more POSTs than this within the burst window is banned."),
+        _("An IP that sends more POSTs than this within the burst window is banned."),
+        minimum=1,
     )
-    burst_window = models.PositiveIntegerField(
-        _("burst: window (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
-    )
-    ban_duration = models.PositiveIntegerField(
-        _("first ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
-    )
-    ban_growth = models.FloatField(
+    burst_window = inherited(models.PositiveIntegerField, _("burst: window (seconds)"), minimum=1)
+    ban_duration = inherited(models.PositiveIntegerField, _("first ban (seconds)"), minimum=1)
+    ban_growth = inherited(
+        models.FloatField,
         _("ban growth factor"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1.0)],
-        help_text=_("Each repeat ban of the same IP lasts this many times longer than the last."),
+        _("Each repeat ban of the same IP lasts this many times longer than the last."),
+        minimum=1.0,
     )
-    ban_max = models.PositiveIntegerField(
-        _("longest ban (seconds)"), null=True, blank=True, validators=[MinValueValidator(1)]
-    )
-    ban_lookback = models.PositiveIntegerField(
+    ban_max = inherited(models.PositiveIntegerField, _("longest ban (seconds)"), minimum=1)
+    ban_lookback = inherited(
+        models.PositiveIntegerField,
         _("ban memory (seconds)"),
-        null=True,
-        blank=True,
-        help_text=_(
+        _(
             "An earlier automatic ban makes the next one longer only if it ended within this many seconds "
             "(2592000 = 30 days). After that a reassigned address starts again with the first ban."
         ),
     )
-    ipv6_network_prefix = models.PositiveSmallIntegerField(
+    ipv6_network_prefix = inherited(
+        models.PositiveSmallIntegerField,
         _("IPv6 network prefix"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(16), MaxValueValidator(64)],
-        help_text=_(
+        _(
             "IPv6 clients are also counted together by this wider network (48: one customer's whole "
             "allocation), so that one holder cannot spread a flood over thousands of /64s."
         ),
+        minimum=16,
+        maximum=64,
     )
-    ipv6_network_rate_limit = models.CharField(
+    ipv6_network_rate_limit = rate(
         _("rate limit per IPv6 network"),
-        max_length=20,
-        blank=True,
-        validators=[validate_rate],
-        help_text=_("POSTs allowed per IPv6 network per form, e.g. “20/10m”."),
+        _("POSTs allowed per IPv6 network per form, e.g. “20/10m”."),
     )
-    ipv6_network_burst_count = models.PositiveIntegerField(
+    ipv6_network_burst_count = inherited(
+        models.PositiveIntegerField,
         _("burst per IPv6 network: POSTs"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=_("An IPv6 network that sends more POSTs than this within the burst window is banned as one."),
+        _("An IPv6 network that sends more POSTs than this within the burst window is banned as one."),
+        minimum=1,
     )
 
-    captcha_required = models.BooleanField(
+    captcha_required = inherited(
+        models.BooleanField,
         _("captcha required"),
-        null=True,
-        blank=True,
-        help_text=_("Every POST must pass the captcha (when a captcha provider is configured in settings)."),
+        _("Every POST must pass the captcha (when a captcha provider is configured in settings)."),
     )
-    captcha_min_score = models.FloatField(
+    captcha_min_score = inherited(
+        models.FloatField,
         _("captcha: lowest score (reCAPTCHA v3)"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text=_("reCAPTCHA v3 scores run from 0.0 (a bot) to 1.0 (a person); 0.5 is Google's suggestion."),
+        _("reCAPTCHA v3 scores run from 0.0 (a bot) to 1.0 (a person); 0.5 is Google's suggestion."),
+        minimum=0.0,
+        maximum=1.0,
     )
-    captcha_difficulty = models.PositiveIntegerField(
+    captcha_difficulty = inherited(
+        models.PositiveIntegerField,
         _("proof-of-work difficulty (ALTCHA)"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(10), MaxValueValidator(1_000_000)],
-        help_text=_(
+        _(
             "The self-hosted captcha's largest number to find: the work grows with it. "
             "2000 takes about a second on a mid-range phone."
         ),
+        minimum=10,
+        maximum=1_000_000,
     )
-    shared_ip_challenge = models.BooleanField(
+    shared_ip_challenge = inherited(
+        models.BooleanField,
         _("shared addresses: captcha instead of 429"),
-        null=True,
-        blank=True,
-        help_text=_(
+        _(
             "Schools, offices and mobile carriers put many people behind one address. When its rate limit "
             "is reached, further POSTs from it must pass the captcha instead of being refused, up to the "
             "ceiling below; then 429 and bans apply as usual."
         ),
     )
-    shared_ip_ceiling = models.PositiveIntegerField(
+    shared_ip_ceiling = inherited(
+        models.PositiveIntegerField,
         _("shared addresses: ceiling (POSTs per rate-limit window)"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1)],
-        help_text=_("The most POSTs one address may send in one rate-limit window, captcha or not."),
+        _("The most POSTs one address may send in one rate-limit window, captcha or not."),
+        minimum=1,
     )
 
-    country_mode = models.CharField(
+    country_mode = inherited(
+        models.CharField,
         _("country filter"),
-        max_length=10,
-        choices=CountryMode.choices,
-        blank=True,
-        help_text=_(
+        _(
             "Visitors from countries not allowed below: hide (the page shows other ways to reach you, "
             "no form), block (403), or challenge (they must pass the captcha)."
         ),
+        max_length=10,
+        choices=CountryMode.choices,
     )
-    allowed_countries = models.CharField(
+    allowed_countries = inherited(
+        models.CharField,
         _("allowed countries"),
+        _("ISO codes separated by commas, e.g. “JP” or “JP, TW, KR”."),
         max_length=300,
-        blank=True,
         validators=[validate_countries],
-        help_text=_("ISO codes separated by commas, e.g. “JP” or “JP, TW, KR”."),
     )
-    unknown_country = models.CharField(
+    unknown_country = outside_country(
         _("countries the database does not know (ZZ)"),
-        max_length=10,
-        choices=OutsideCountry.choices,
-        blank=True,
     )
-    private_country = models.CharField(
+    private_country = outside_country(
         _("private and local addresses (XX)"),
-        max_length=10,
-        choices=OutsideCountry.choices,
-        blank=True,
-        help_text=_("Load balancers and localhost have such addresses: “allow” keeps them from being locked out."),
+        _("Load balancers and localhost have such addresses: “allow” keeps them from being locked out."),
     )
 
-    honeypot_action = models.CharField(
+    honeypot_action = action(
         _("honeypot"),
-        max_length=12,
+        _("A hidden field that people never see and bots fill in."),
         choices=TrapAction.choices,
-        blank=True,
-        help_text=_("A hidden field that people never see and bots fill in."),
     )
-    time_trap_action = models.CharField(
+    time_trap_action = action(
         _("time trap"),
-        max_length=12,
-        choices=RULE_ACTIONS,
-        blank=True,
-        help_text=_("Sent faster than the shortest time below, or with the form's time token missing or changed."),
+        _("Sent faster than the shortest time below, or with the form's time token missing or changed."),
     )
-    time_trap_min = models.PositiveIntegerField(
+    time_trap_min = inherited(
+        models.PositiveIntegerField,
         _("time trap: shortest time (seconds)"),
-        null=True,
-        blank=True,
-        help_text=_("No person reads and fills in a form faster than this."),
+        _("No person reads and fills in a form faster than this."),
     )
-    time_trap_max = models.PositiveIntegerField(
+    time_trap_max = inherited(
+        models.PositiveIntegerField,
         _("time trap: longest time (seconds)"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(60)],
-        help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
+        _("A form open longer than this comes back asking to send it again, with the input kept."),
+        minimum=60,
     )
-    message_field = models.CharField(
-        _("message field"), max_length=100, blank=True, help_text=_("The form's field with the free text.")
+    message_field = inherited(
+        models.CharField, _("message field"), _("The form's field with the free text."), max_length=100
     )
-    email_field = models.CharField(
-        _("email field"), max_length=100, blank=True, help_text=_("The form's field with the sender's address.")
+    email_field = inherited(
+        models.CharField, _("email field"), _("The form's field with the sender's address."), max_length=100
     )
-    japanese_action = models.CharField(
+    japanese_action = action(
         _("Japanese required"),
-        max_length=12,
-        choices=RULE_ACTIONS,
-        blank=True,
-        help_text=_(
+        _(
             "A message of 20 characters or more must be written in Japanese: at least 6 percent of its letters "
             "hiragana or katakana (a Japanese closing on an English or Chinese text is not enough). "
             "Shorter texts such as 資料請求 or 見積依頼 always pass."
         ),
     )
-    links_action = models.CharField(
+    links_action = action(
         _("links"),
-        max_length=12,
-        choices=RULE_ACTIONS,
-        blank=True,
-        help_text=_("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
+        _("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
     )
-    max_links = models.PositiveIntegerField(_("links allowed in the message"), null=True, blank=True)
-    ng_words_action = models.CharField(_("NG words"), max_length=12, choices=TrapAction.choices, blank=True)
-    ng_words = models.TextField(
+    max_links = inherited(models.PositiveIntegerField, _("links allowed in the message"))
+    ng_words_action = action(_("NG words"), choices=TrapAction.choices)
+    ng_words = inherited(
+        models.TextField,
         _("NG words list"),
-        blank=True,
-        help_text=_(
+        _(
             "One word or phrase per line. Full-width and half-width, upper and lower case are treated alike; "
             "spaces and invisible characters inside a word do not hide it. "
             "On a form's row, empty: the site-wide list."
         ),
     )
-    sender_action = models.CharField(
+    sender_action = action(
         _("sender address"),
-        max_length=12,
-        choices=RULE_ACTIONS,
-        blank=True,
-        help_text=_("The sender's own address pasted into the message, or a disposable (throwaway) address."),
+        _("The sender's own address pasted into the message, or a disposable (throwaway) address."),
     )
-    recipient_limit = models.CharField(
+    recipient_limit = rate(
         _("messages per address"),
-        max_length=20,
-        blank=True,
-        validators=[validate_optional_rate],
-        help_text=_(
+        _(
             "Submissions with the same typed email address, from any IP, e.g. “3/d”; “off” for none. "
             "Stops a form's automatic reply from being used to mail strangers. Addresses are counted hashed."
         ),
+        optional=True,
     )
-    flood_limit = models.CharField(
+    flood_limit = rate(
         _("flood limit"),
-        max_length=20,
-        blank=True,
-        validators=[validate_optional_rate],
-        help_text=_(
+        _(
             "Submissions to this form from all IPs together, e.g. “200/10m”, counting only those that could "
             "be a person's (sent from the form as shown, by an address not refused already). Over it, every "
             "POST must pass the captcha for the time below and the admins get one mail. “off”: never."
         ),
+        optional=True,
     )
-    flood_escalation = models.PositiveIntegerField(
+    flood_escalation = inherited(
+        models.PositiveIntegerField,
         _("under a flood: captcha for everyone during"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(10)],
-        help_text=_("Then the form goes back to its usual checks by itself."),
+        _("Then the form goes back to its usual checks by itself."),
+        minimum=10,
     )
-    flood_captcha_factor = models.PositiveSmallIntegerField(
+    flood_captcha_factor = inherited(
+        models.PositiveSmallIntegerField,
         _("under a flood: proof-of-work difficulty ×"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text=_("The self-hosted captcha (ALTCHA) asks this many times the usual work while a flood lasts."),
+        _("The self-hosted captcha (ALTCHA) asks this many times the usual work while a flood lasts."),
+        minimum=1,
+        maximum=100,
     )
-    flood_close = models.BooleanField(
+    flood_close = inherited(
+        models.BooleanField,
         _("last resort: close the form by itself"),
-        null=True,
-        blank=True,
-        help_text=_(
+        _(
             "Off unless you choose it. When, under a flood, more submissions than the limit still pass the "
             "captcha, the form closes for the minutes below. Otherwise closing is left to a person."
         ),
     )
-    flood_close_minutes = models.PositiveIntegerField(
-        _("last resort: close for (minutes)"), null=True, blank=True, validators=[MinValueValidator(1)]
-    )
+    flood_close_minutes = inherited(models.PositiveIntegerField, _("last resort: close for (minutes)"), minimum=1)
 
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -35,6 +35,7 @@ class Reason(models.TextChoices):
     CAPTCHA_UNAVAILABLE = "captcha_down", _("captcha service unavailable")
     SHARED_IP = "shared_ip", _("rate limit: captcha asked instead (shared address)")
     CACHE_UNAVAILABLE = "cache_down", _("cache unavailable")
+    FILTER = "filter", _("owner-taught filter")
 
 
 # Refusals that say nothing about the sender being a spammer: a closed form

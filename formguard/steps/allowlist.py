@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .. import facts
 from ..attempt import Attempt, Verdict
 from ..models import BlockRule
 
 
 def check_allowlist(attempt: Attempt) -> Verdict | None:
-    match = attempt.rule_index.first(attempt.ip, BlockRule.Kind.ALLOW, attempt.now)
+    match = facts.rule_index(attempt).first(attempt.ip, BlockRule.Kind.ALLOW, attempt.now)
     if match is not None:
         return Verdict.allow("allowlist", rule_id=match.rule_id)
     return None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .. import facts
 from ..attempt import Attempt, Verdict
 from ..models import BlockRule, Reason
 
 
 def check_blacklist(attempt: Attempt) -> Verdict | None:
-    match = attempt.rule_index.first(attempt.ip, BlockRule.Kind.BLOCK, attempt.now)
+    match = facts.rule_index(attempt).first(attempt.ip, BlockRule.Kind.BLOCK, attempt.now)
     if match is None:
         return None
     reason = Reason.AUTO_BANNED if match.source == BlockRule.Source.AUTOMATIC else Reason.BLACKLISTED

@@ -11,6 +11,6 @@ def check_escalated(attempt: Attempt) -> Verdict | None:
     its page shows the captcha, every POST must pass it, the traps are strict."""
     found = escalation.current(attempt.form_key, attempt.now)
     if found is not None:
-        attempt.escalation = found
+        attempt.escalated = True
         attempt.policy = escalation.raised(attempt.policy)
     return None

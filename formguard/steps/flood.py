@@ -47,7 +47,7 @@ def check_flood(attempt: Attempt) -> Verdict | None:
     policy = attempt.policy
     if not attempt.is_submission or attempt.verified or policy.flood_limit == "off":
         return None
-    if attempt.escalation is not None or not could_be_real(attempt):
+    if attempt.escalated or not could_be_real(attempt):
         return None
     flood = flood_usage(attempt, "flood")
     if flood is None or not flood.exceeded:
@@ -56,6 +56,6 @@ def check_flood(attempt: Attempt) -> Verdict | None:
         attempt.form_key, posts=flood.count, limit=policy.flood_limit, seconds=policy.flood_escalation, now=attempt.now
     ) or escalation.current(attempt.form_key, attempt.now)
     if started is not None:
-        attempt.escalation = started
+        attempt.escalated = True
         attempt.policy = escalation.raised(policy)
     return None

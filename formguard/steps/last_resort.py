@@ -14,7 +14,7 @@ def check_flood_last_resort(attempt: Attempt) -> Verdict | None:
     flood, more submissions than the flood limit still passed every check, the
     captcha included."""
     policy = attempt.policy
-    if attempt.escalation is None or not policy.flood_close or not attempt.is_submission or attempt.verified:
+    if not attempt.escalated or not policy.flood_close or not attempt.is_submission or attempt.verified:
         return None
     passed = flood_usage(attempt, "flood-passed")
     if passed is None or not passed.exceeded:

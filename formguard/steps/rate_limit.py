@@ -1,12 +1,13 @@
 """5 and 6. The rate limit (429, or the captcha in shared-IP mode) and the burst ban.
 
-Both read the same counts (``Attempt.usage``, one round trip to the store)."""
+Both read the same counts (``facts.usage``, one round trip to the store)."""
 
 from __future__ import annotations
 
-from .. import captcha, ratelimits
-from ..attempt import Attempt, Usage, Verdict
+from .. import captcha, facts, ratelimits
+from ..attempt import Attempt, Verdict
 from ..conf import conf
+from ..facts import Usage
 from ..ip import bucket, network_text
 from ..models import Reason
 
@@ -60,12 +61,21 @@ def _shared_ip_verdict(attempt: Attempt, usage: Usage, exceeded: list[ratelimits
     )
 
 
-def check_rate_limit(attempt: Attempt) -> Verdict | None:
+def _counts(attempt: Attempt, check: str) -> Usage | Verdict | None:
+    """The POST's counts, or the answer without them: none for a GET or a
+    two-step form's verified send step, ``CACHE_FAILURE``'s when the store cannot count."""
     if not attempt.is_submission or attempt.verified:
         return None
-    usage = attempt.usage
+    usage = facts.usage(attempt)
     if usage is None:
-        return _cache_down_verdict("rate_limit")
+        return _cache_down_verdict(check)
+    return usage
+
+
+def check_rate_limit(attempt: Attempt) -> Verdict | None:
+    usage = _counts(attempt, "rate_limit")
+    if not isinstance(usage, Usage):
+        return usage
     exceeded = [u for u in (usage.rate, usage.network_rate) if u is not None and u.exceeded]
     if not exceeded:
         return None
@@ -84,11 +94,9 @@ def check_rate_limit(attempt: Attempt) -> Verdict | None:
 
 
 def check_burst(attempt: Attempt) -> Verdict | None:
-    if not attempt.is_submission or attempt.verified:
-        return None
-    usage = attempt.usage
-    if usage is None:
-        return _cache_down_verdict("burst")
+    usage = _counts(attempt, "burst")
+    if not isinstance(usage, Usage):
+        return usage
     if attempt.shared_ip_retry_after is not None:
         # Under the shared-address ceiling, many people are expected at
         # once; bursts are banned past the ceiling, as the rate limit is.

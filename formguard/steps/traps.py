@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from .. import captcha, traps
-from ..attempt import Attempt, Verdict, content_findings
+from .. import captcha, facts, traps
+from ..attempt import Attempt, Verdict
 from ..models import Reason, TrapAction
 from .captcha import check_captcha
 
@@ -21,8 +21,8 @@ _ACTION_ORDER = {"refuse": 0, "challenge": 1, "fake_success": 2}
 
 
 def _recipient_finding(attempt: Attempt) -> traps.Finding | None:
-    """The per-address limit (counted with the other windows, ``Attempt.usage``)."""
-    usage = attempt.usage
+    """The per-address limit (counted with the other windows, ``facts.usage``)."""
+    usage = facts.usage(attempt)
     if usage is None or usage.recipient is None or not usage.recipient.exceeded:
         return None
     return traps.Finding(
@@ -41,9 +41,11 @@ def check_traps(attempt: Attempt) -> Verdict | None:
         # its confirm step's, but the owner may have added an NG word since.
         # The content rules run again (CPU only); a rule that only asks for the
         # captcha was asked at the confirm step.
-        findings = [f for f in content_findings(attempt.policy, attempt.submitted) if f.action != TrapAction.CHALLENGE]
+        findings = [
+            f for f in facts.content_findings(attempt.policy, attempt.submitted) if f.action != TrapAction.CHALLENGE
+        ]
     else:
-        findings = attempt.findings or [f for f in (_recipient_finding(attempt),) if f is not None]
+        findings = facts.findings(attempt) or [f for f in (_recipient_finding(attempt),) if f is not None]
     if not findings:
         return None
     finding = min(findings, key=lambda f: _ACTION_ORDER.get(f.action, 0))

@@ -1,17 +1,42 @@
-"""A small labelled corpus of what reaches a Japanese shop's inquiry form, written for formguard's tests.
+"""A labelled corpus of what reaches a Japanese shop's inquiry form, written by hand for formguard's tests.
 
-Three classes, one JSON file each: ``customers.json`` (real-looking inquiries in
-Japanese, English and Chinese: kanji-only B2B requests, signatures with the
-sender's own address and site, product links), ``pitches.json`` (Japanese sales
-pitches sent through forms, フォーム営業) and ``spam.json`` (English and Chinese
-pitches, and the tricks that walked around the content rules: NG words split by
-invisible characters or spaces, NG words after 20 junk fields, links glued
-together, ``<a target=… href=…>``, a Japanese closing on an English pitch).
-``ng_words.txt`` is the NG list a shop owner might type. An item's fields are
-posted in order: ``extra_first`` (junk fields), then name, email and message.
+Three classes, one JSON file each:
 
-``python -m tests.corpus.measure`` prints how many of each class the demo's
-content rules catch; ``tests/test_corpus.py`` holds the rules to it.
+- ``customers.json``: inquiries from real customers in Japanese, English and
+  Chinese (simplified and traditional): orders, returns, defects, delivery
+  dates, quotes, kanji-only B2B requests, reservations, complaints, signatures
+  with the sender's own company, address, phone, email and site, product links;
+- ``pitches.json``: sales pitches sent through contact forms (フォーム営業), by
+  people and form-sales services, mostly polite Japanese, some English;
+- ``spam.json``: scams, phishing, SEO/backlink/casino/crypto/pharma spam in
+  Japanese, English and Chinese, bot gibberish and link dumps, and the tricks
+  that walked around the content rules (NG words split by invisible characters
+  or spaces, NG words after 20 junk fields, links glued together,
+  ``<a target=… href=…>``, a Japanese closing on an English pitch).
+
+Every item has:
+
+- ``id``: unique across the three files, never reused (tests name items by it);
+- ``lang``: the language the message is written in, ``"ja"``, ``"en"`` or ``"zh"``;
+- ``page``: the language of the page the visitor fills in (``"ja"`` or
+  ``"en"``, the demo's LANGUAGES);
+- ``accept_language``: the ``Accept-Language`` header the sender's browser
+  sends. When it alone would not give ``page`` (``page_from_header``), the
+  visitor chose the page's language and Django's language cookie says so;
+- ``split``: ``"train"`` (what an owner would label) or ``"test"`` (held out),
+  about half of each class and language, fixed in the file;
+- ``name``, ``email``, ``message``: the form's fields; ``extra_first``
+  (optional): junk fields posted before them, in order; ``note`` (optional):
+  why the item is there.
+
+Names, companies, addresses, domains and phone numbers are made up (phones in
+the ranges 0120-000-xxx, 03-0000-xxxx and the like: a group of zeros; see
+``tests/test_corpus.py``). ``ng_words.txt`` is the NG list a shop owner might type.
+
+``python -m tests.corpus.measure`` prints what the demo's content rules catch,
+per class, split and language; ``tests/test_corpus.py`` checks the corpus is
+well-formed and holds the rules to it; ``tests/test_corpus_through_contact.py``
+sends it all through the demo's ``/contact/``.
 """
 
 from __future__ import annotations
@@ -22,14 +47,31 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CLASSES = ("customers", "pitches", "spam")
+LANGS = ("ja", "en", "zh")
+SPLITS = ("train", "test")
+PAGES = ("ja", "en")
 
 
-def load(name: str) -> list[dict[str, Any]]:
-    return json.loads((HERE / f"{name}.json").read_text(encoding="utf-8"))
+def load(name: str, split: str | None = None) -> list[dict[str, Any]]:
+    """The items of class ``name``, in file order; only those of ``split`` when given."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split is one of {SPLITS}, not {split!r}")
+    items = json.loads((HERE / f"{name}.json").read_text(encoding="utf-8"))
+    return [item for item in items if split is None or item["split"] == split]
+
+
+def load_all(split: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """``(class, item)`` for every item of the three classes (of ``split`` when given)."""
+    return [(name, item) for name in CLASSES for item in load(name, split)]
 
 
 def ng_words() -> str:
     return (HERE / "ng_words.txt").read_text(encoding="utf-8")
+
+
+def fields_of(item: dict[str, Any]) -> dict[str, str]:
+    """The form fields the item's browser posts, in order: junk fields first, then name, email, message."""
+    return {**item.get("extra_first", {}), **{k: item[k] for k in ("name", "email", "message")}}
 
 
 def post_of(item: dict[str, Any]) -> Any:
@@ -37,9 +79,24 @@ def post_of(item: dict[str, Any]) -> Any:
     from django.http import QueryDict
 
     post = QueryDict(mutable=True)
-    for name, value in {**item.get("extra_first", {}), **{k: item[k] for k in ("name", "email", "message")}}.items():
+    for name, value in fields_of(item).items():
         post.appendlist(name, value)
     return post
+
+
+def page_from_header(accept_language: str, default: str = "ja") -> str:
+    """The page language the demo's LocaleMiddleware picks from this header alone (no cookie).
+
+    Django's own choice (``get_language_from_request``, what LocaleMiddleware
+    calls) among the demo's LANGUAGES, ``default`` (the demo's LANGUAGE_CODE)
+    when the header names none of them.
+    """
+    from django.test import RequestFactory, override_settings
+    from django.utils.translation import get_language_from_request
+
+    with override_settings(LANGUAGE_CODE=default):
+        request = RequestFactory().get("/contact/", headers={"accept-language": accept_language})
+        return get_language_from_request(request).split("-")[0]
 
 
 def demo_rules() -> Any:
