@@ -7,6 +7,7 @@ submission is bounded by a cap on the text read (``MAX_FIELD_CHARS``, ``MAX_TEXT
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from collections import Counter
@@ -156,6 +157,12 @@ def test_from_bytes_refuses_what_it_did_not_write(monkeypatch):
     prefix = struct.Struct("<4sBI")
     magic, version, head_length = prefix.unpack_from(data)
     bomb_head = data[prefix.size : prefix.size + head_length]
+    body = data[prefix.size + head_length :]
+
+    def with_header(**changes: object) -> bytes:
+        head = json.dumps({**json.loads(bomb_head), **changes}).encode()
+        return prefix.pack(magic, version, len(head)) + head + body
+
     forged = [
         b"",
         b"\x80\x04\x95pickle",
@@ -164,6 +171,11 @@ def test_from_bytes_refuses_what_it_did_not_write(monkeypatch):
         prefix.pack(magic, version + 1, head_length) + data[prefix.size :],
         data[: prefix.size + head_length] + zlib.compress(b"\0" * 2_000_000),
         prefix.pack(magic, version, len(bomb_head) + 5) + data[prefix.size :],
+        with_header(buckets=16),  # counts in buckets the model does not have
+        with_header(labels=["ham", "spam", "eggs"]),
+        with_header(documents=[-1, 0, 0]),
+        with_header(entries=[1, 1, 1]),
+        with_header(kind="pickle"),
     ]
     for bad in forged:
         with pytest.raises(ValueError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .model import CUSTOMER, LABELS, NaiveBayes
 from .samples import Sample
@@ -102,13 +103,13 @@ def evaluate(
     folds: int = 5,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    model_factory: type[NaiveBayes] | None = None,
-    **model_options: object,
+    **model_options: Any,
 ) -> Evaluation:
     """Cross-validate the filter on ``(sample, label)`` pairs, in ``folds`` fixed folds.
 
     With fewer samples than folds in a class, that class's samples are each left out once
-    all the same (a fold may lack a class). ``model_options`` go to ``NaiveBayes``.
+    all the same (a fold may lack a class). ``model_options`` (``kind``, ``buckets``,
+    ``alpha``) go to ``NaiveBayes``.
     """
     by_label: dict[str, list[Sample]] = {label: [] for label in LABELS}
     for sample, label in labelled_samples:
@@ -116,21 +117,24 @@ def evaluate(
             raise ValueError(f"label must be one of {LABELS}, not {label!r}")
         by_label[label].append(sample)
     folds = max(2, folds)
-    assigned: list[tuple[int, Sample, str]] = [
-        (index % folds, sample, label) for label in LABELS for index, sample in enumerate(by_label[label])
+    # Each sample is read (features, hashes) once, not once per fold.
+    reader = NaiveBayes(**model_options)
+    assigned = [
+        (index % folds, reader.hashed(sample), label)
+        for label in LABELS
+        for index, sample in enumerate(by_label[label])
     ]
-    factory = model_factory or NaiveBayes
     confusion: dict[tuple[str, str], int] = {(a, b): 0 for a in LABELS for b in LABELS}
     for fold in range(folds):
-        held_out = [(sample, label) for number, sample, label in assigned if number == fold]
+        held_out = [(hashed, label) for number, hashed, label in assigned if number == fold]
         if not held_out:
             continue
-        model = factory(**model_options)  # type: ignore[arg-type]
-        for number, sample, label in assigned:
+        model = NaiveBayes(**model_options)
+        for number, hashed, label in assigned:
             if number != fold:
-                model.learn(sample, label)
-        for sample, label in held_out:
-            confusion[(label, choose(model.scores(sample), threshold))] += 1
+                model.learn_hashed(hashed, label)
+        for hashed, label in held_out:
+            confusion[(label, choose(model.scores_of(hashed), threshold))] += 1
     classes = tuple(
         ClassResult(
             label=label,
