@@ -48,11 +48,7 @@ def kept(item, label="", **extra):
 
 def teach(per_class=None):
     """Label the corpus's training split (``per_class`` of each), and learn it all at once."""
-    rows = [
-        kept(item, label)
-        for name, label in LABEL_OF_FILE.items()
-        for item in load(name, "train")[:per_class]
-    ]
+    rows = [kept(item, label) for name, label in LABEL_OF_FILE.items() for item in load(name, "train")[:per_class]]
     Submission.objects.bulk_create(rows)
     learning.rebuild()
 
@@ -123,7 +119,9 @@ def test_a_filter_switched_off_keeps_nothing(client, mailoutbox):
 
 
 def links_of(body):
-    return dict(re.findall(r"(spam|sales pitch|customer|迷惑|営業|お客様)\S*: (http://testserver/formguard/label/\S+/)", body))
+    return dict(
+        re.findall(r"(spam|sales pitch|customer|迷惑|営業|お客様)\S*: (http://testserver/formguard/label/\S+/)", body)
+    )
 
 
 def test_a_label_link_works_once_and_a_get_never_labels(client, mailoutbox):
