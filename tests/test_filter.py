@@ -202,3 +202,18 @@ def test_the_command_rebuilds_and_reports(capsys):
     call_command("formguard", "filter", "--status")
     out = capsys.readouterr().out
     assert "20" in out and out.count("\n") >= 4
+
+
+def test_the_policy_page_says_how_the_filter_does(admin_client):
+    policies.ensure_row("contact")
+    site = FormPolicy.objects.get(form_key="*")
+    page = admin_client.get(f"/admin/formguard/formpolicy/{site.pk}/change/").content.decode()
+    assert "How the filter does" in page and "until 20 more labels of Sales pitches" in page
+    teach(per_class=20)
+    page = admin_client.get(f"/admin/formguard/formpolicy/{site.pk}/change/").content.decode()
+    # Cross-validated on the labels given: per class, in plain words.
+    assert re.search(r"Sales pitches: \d+ of 20 judged right", page)
+    assert re.search(r"Customers: \d+ of 20 judged right", page)
+    assert "more labels" not in page
+    ja = admin_client.get(f"/admin/formguard/formpolicy/{site.pk}/change/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "フィルターの成績" in ja and re.search(r"営業: 20 件中 \d+ 件を正しく判定", ja)
