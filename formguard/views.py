@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from . import labels, mail
+from .forms import label_for
 from .models import Label, Submission
 
 TEMPLATE = "formguard/label/page.html"
@@ -51,7 +52,8 @@ def label(request: HttpRequest, token: str) -> HttpResponse:
     submission = Submission.objects.filter(pk=submission_id).first()
     if submission is None:  # purged after its retention, or deleted in the admin
         return _page(request, "gone", 410)
-    context = {"submission": submission, "label": Label(given).label, "question": QUESTIONS[Label(given)]}
+    rows = [(label_for(name, submission.form_key), value) for name, value in submission.fields[:6]]
+    context = {"submission": submission, "rows": rows, "label": Label(given).label, "question": QUESTIONS[Label(given)]}
     if submission.label:
         return _page(request, "done", **{**context, "label": Label(submission.label).label})
     if request.method != "POST":
