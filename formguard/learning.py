@@ -89,7 +89,8 @@ def _sample(
     return Sample(
         fields=fields,
         email=email,
-        page_language=page,
+        # "en-us" and "en" alike: a row may keep the active language whole.
+        page_language=page.split("-")[0].lower(),
         visitor_language=preferred_language(accept).split("-")[0],
         country=country or None,
         fill_seconds=fill,
