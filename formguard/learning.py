@@ -141,6 +141,10 @@ def sample_of(submission: Submission) -> Sample:
 def _locked_row() -> FilterModel:
     """The site's row, created on first use, locked until the transaction ends."""
     FilterModel.objects.get_or_create(name=SITE_MODEL)
+    # SQLite ignores SELECT … FOR UPDATE and reads without a lock: a write first
+    # takes its database lock (PostgreSQL's: the row's), so a second learner
+    # waits here until the first commits, then reads its counts.
+    FilterModel.objects.filter(name=SITE_MODEL).update(updated=timezone.now())
     return FilterModel.objects.select_for_update().get(name=SITE_MODEL)
 
 

@@ -72,3 +72,43 @@ def test_a_model_learnt_in_another_process_scores_the_next_post(site):  # noqa: 
         time.sleep(0.05)
     assert "form-error" in response.text or "このままでは送信できません" in response.text
     print(f"seconds from the command's return to a worker's refusal: {elapsed:.2f}")
+
+
+# Five labels given in this process's own site process, on its own submissions.
+LABEL_FIVE = """
+from datetime import timedelta
+from django.utils import timezone
+from formguard import labels
+from formguard.models import Submission
+for n in range(5):
+    row = Submission.objects.create(expires_at=timezone.now() + timedelta(days=1), form_key="contact",
+                                    status="delivered", fields=[["message", f"TEXT {n}"], ["email", "a@example.jp"]])
+    labels.give(row, "LABEL", by="test")
+"""
+
+
+def test_labels_given_at_once_in_two_processes_all_count(site):  # noqa: F811
+    import subprocess
+    import sys
+
+    from tests.test_state import ROOT
+
+    site.manage("shell", "-c", "from formguard import policies; policies.ensure_row('contact')")
+    both = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", LABEL_FIVE.replace("TEXT", text).replace("LABEL", label)],
+            cwd=ROOT,
+            env=site.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for text, label in (("在庫はありますか", "customer"), ("SEO対策のご提案です", "sales"))
+    ]
+    for process in both:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    counts = site.manage(
+        "shell", "-c", "from formguard.models import FilterModel; print(FilterModel.objects.get().label_counts)"
+    )
+    assert counts.stdout.strip().splitlines()[-1] == "{'spam': 0, 'sales': 5, 'customer': 5}"
