@@ -165,7 +165,7 @@ def worker_growth(kind: str, folds: int) -> dict:
     for n, i in enumerate(order, 1):
         item, label = items[i]
         model.learn(Sample(fields=typed_fields(item), email=item["email"], page_language="ja"), label)
-        if n in (20, 40, 60) or n == len(items):
+        if n in (20, 50, 100, 200, 300) or n == len(items):
             sizes[n] = len(model.to_bytes())
     return {"sizes": sizes, "entries": sum(len(counts) for counts in model.counts.values())}
 
@@ -317,10 +317,13 @@ def main() -> None:
     sizes = {int(n): size for n, size in growth["sizes"].items()}
     listed = ", ".join(f"{n}: {size / 1024:.1f} KB" for n, size in sizes.items())
     last = max(sizes)
-    # Past the corpus, at the corpus's own bytes per sample: an upper estimate, as
-    # n-grams repeat more the more messages there are.
-    print(f"\nformguard's model (to_bytes) after n samples: {listed} ({growth['entries']} counters in use);")
-    print(f"300 samples at {sizes[last] / last:.0f} bytes per sample: about {sizes[last] / last * 300 / 1024:.0f} KB")
+    print(f"\nformguard's model (to_bytes) after n samples: {listed} ({growth['entries']} counters in use)")
+    if last < 300:
+        # Past the corpus, at the corpus's own bytes per sample: an upper estimate, as
+        # n-grams repeat more the more messages there are.
+        print(
+            f"300 samples at {sizes[last] / last:.0f} bytes per sample: about {sizes[last] / last * 300 / 1024:.0f} KB"
+        )
 
 
 if __name__ == "__main__":
