@@ -23,6 +23,12 @@ a closed form and a rate-limited address (from 1 address and from 500), on the
 embedded store and on Redis (RedisCache); the lean view's GET and the demo's
 full contact page (form, mail, redirect) as second references.
 
+The owner-taught filter (issue 22) is on in the demo's policy: every passing POST
+above is scored by a model taught the corpus's training split (178 labels, so it
+acts). Beside them: the passing POST with the filter off (form key
+``bench-nofilter``), and the demo's guarded contact page with the filter on (it
+then also keeps the delivered submission and signs the mail's label links) and off.
+
 The policy is the demo's (its ``DEFAULT_POLICY``, the bench's ``FORMGUARD``
 without the captcha) with every check on that a bench can pass: honeypot
 (empty) and time trap (a token issued a minute before the run), Japanese text,
@@ -80,6 +86,10 @@ RATELIMIT = "/bench/lean/ratelimit/"
 GUARDED = "/bench/lean/guarded/"
 CLOSED = "/bench/lean/closed/"
 LIMITED = "/bench/lean/limited/"
+# The owner-taught filter (issue 22): off under this form key; on (taught) under "contact".
+NOFILTER = "/bench/lean/nofilter/"
+DEMO_GUARDED = "/contact/"
+DEMO_NOFILTER = "/bench/contact-nofilter/"
 
 
 # Issue 24's targets.
@@ -162,9 +172,38 @@ def prepare_rows() -> None:
     FormPolicy.objects.create(form_key="bench-closed", closed=True)
     # One POST per address uses up 1 in 30 days: every timed POST is over it.
     FormPolicy.objects.create(form_key="bench-limited", rate_limit="1/30d")
+    FormPolicy.objects.create(form_key="bench-nofilter", filter_enabled=False)
     rules.add_rule(BANNED_RANGE, reason="bench")
     rules.add_rule(BANNED_ONE[0], reason="bench")
     policies.invalidate()
+    teach_filter()
+
+
+def teach_filter() -> None:
+    """The filter taught the corpus's training split (178 labels: it acts), as the owner would have."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from formguard import learning
+    from formguard.models import Submission
+    from tests.corpus import fields_of, load
+
+    Submission.objects.all().delete()
+    kept = timezone.now() + timedelta(days=30)
+    Submission.objects.bulk_create(
+        Submission(
+            expires_at=kept,
+            form_key="contact",
+            status="delivered",
+            fields=[[name, value] for name, value in fields_of(item).items()],
+            page_language="ja",
+            label=label,
+        )
+        for name, label in (("customers", "customer"), ("pitches", "sales"), ("spam", "spam"))
+        for item in load(name, "train")
+    )
+    learning.rebuild()
 
 
 def prepare_store(wsgi: Wsgi, store: Store) -> None:
@@ -216,11 +255,19 @@ def variants(all_stores: dict[str, Store]) -> list[Variant]:
     passing = body("contact")
     closed = body("bench-closed")
     limited = body("bench-limited")
+    nofilter = body("bench-nofilter")
     made = [
         Variant("lean bare form view, POST", "reference", embedded, LEAN, JP_ADDRESSES, 302, passing),
         Variant("floor: constant view, CSRF-exempt", "reference", embedded, FLOOR, JP_ADDRESSES, 200, passing),
         Variant("lean bare form view, GET", "reference", embedded, LEAN, JP_ADDRESSES, 200, method="GET"),
         Variant("demo's full contact page, POST", "reference", embedded, DEMO, JP_ADDRESSES, 302, passing),
+        # The owner-taught filter (issue 22): the passing POST with the filter on (taught, acting) and
+        # off; the demo's guarded page, which also keeps the delivered submission and signs the mail's links.
+        Variant("filter off: formguard passing POST", "pass", embedded, NOFILTER, JP_ADDRESSES, 302, nofilter),
+        Variant("filter on: demo's guarded contact page", "pass", embedded, DEMO_GUARDED, JP_ADDRESSES, 302, passing),
+        Variant(
+            "filter off: demo's guarded contact page", "pass", embedded, DEMO_NOFILTER, JP_ADDRESSES, 302, nofilter
+        ),
     ]
     for store in all_stores.values():
         made.append(Variant("django-ratelimit alone", "peer", store, RATELIMIT, JP_ADDRESSES, 302, passing))

@@ -36,4 +36,7 @@ urlpatterns = [
     path("bench/lean/closed/", lean_views.closed_lean),
     path("bench/lean/limited/", lean_views.limited_lean),
     path("bench/floor/", lean_views.floor),
+    # The owner-taught filter off (bench/lean.py's filter variants): the lean and the demo's views.
+    path("bench/lean/nofilter/", lean_views.nofilter_lean),
+    path("bench/contact-nofilter/", ContactView.as_view(formguard_form_key="bench-nofilter")),
 ]

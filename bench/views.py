@@ -52,3 +52,5 @@ guarded_lean = GuardedLeanView.as_view()
 # Refusal paths: the same guarded view under form keys whose policy refuses.
 closed_lean = GuardedLeanView.as_view(formguard_form_key="bench-closed")
 limited_lean = GuardedLeanView.as_view(formguard_form_key="bench-limited")
+# The owner-taught filter switched off (its policy), beside the passing POST with it on.
+nofilter_lean = GuardedLeanView.as_view(formguard_form_key="bench-nofilter")

@@ -12,6 +12,6 @@ class FormGuardConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import checks, receivers  # noqa: F401  (registers system checks and receivers)
+        from . import checks, learning, receivers  # noqa: F401  (registers system checks and receivers)
 
         post_migrate.connect(receivers.create_policy_rows, sender=self, dispatch_uid="formguard.create_policy_rows")

@@ -172,6 +172,9 @@ DEFAULTS: dict[str, Any] = {
     "CLOSED_TEMPLATE": "formguard/closed.html",
     "BLOCKED_TEMPLATE": "formguard/blocked.html",
     "REFUSED_TEMPLATE": "formguard/refused.html",
+    # The label links in the staff's mail (formguard.mail.label_links) work
+    # for this many days.
+    "LABEL_LINK_DAYS": 14,
     # Captcha provider and keys: see CAPTCHA_DEFAULTS.
     "CAPTCHA": {},
     # A MaxMind-format .mmdb (GeoLite2/GeoIP2 Country or City) for the
@@ -305,6 +308,7 @@ class FormGuardSettings:
     BASE_TEMPLATE: Setting[str] = Setting()
     BLOCKED_TEMPLATE: Setting[str] = Setting()
     REFUSED_TEMPLATE: Setting[str] = Setting()
+    LABEL_LINK_DAYS = Setting(int)
 
     @cached_property
     def GEOIP_PATH(self) -> str | None:

@@ -129,9 +129,13 @@ def content_rules(policy: PolicyValues) -> ContentRules:
     return policy.content_rules
 
 
+def token_fields() -> set[str]:
+    """The fields the pipeline adds beside the site's: the captcha's answer, the confirm step's token."""
+    provider = captcha.get_provider()
+    return {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
+
+
 def content_findings(policy: PolicyValues, post: Mapping[str, str]) -> list[traps.Finding]:
     # The captcha's answer and the confirm step's token are random text, which
     # can spell a short NG word.
-    provider = captcha.get_provider()
-    ignored = {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
-    return content_rules(policy).check(post, ignored)
+    return content_rules(policy).check(post, token_fields())

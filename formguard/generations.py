@@ -34,7 +34,7 @@ SYNC_INTERVAL = 0.25
 # counts from 0 again and could meet a generation a process kept.
 MAX_AGE = 60.0
 
-NAMES = ("policies", "contacts", "rules", "rules_full", "escalations")
+NAMES = ("policies", "contacts", "rules", "rules_full", "escalations", "filter")
 _KEYS = tuple(f"generation:{name}" for name in NAMES)
 
 

@@ -29,6 +29,9 @@ first verdict wins. The middleware, decorator and mixin are thin shells around
 | 8     | captcha      | —                    | form error, input kept      |
 | 8a    | last resort  | —                    | opted in, escalated and     |
 |       |              |                      | still over: closes, 503     |
+| 9     | the filter   | —                    | scored; with enough labels, |
+|       | the owner    |                      | per policy: deliver, tag,   |
+|       | teaches      |                      | hold, or form error         |
 
 Between 4 and 5, the send step of a two-step form that carries its confirm
 step's token (``confirm.py``) is marked ``verified``: the rate limit, burst,
@@ -62,6 +65,7 @@ from .steps.captcha import check_captcha
 from .steps.closed import check_closed
 from .steps.country import check_country
 from .steps.escalated import check_escalated
+from .steps.filter import check_filter
 from .steps.flood import check_flood
 from .steps.last_resort import check_flood_last_resort
 from .steps.rate_limit import check_burst, check_rate_limit
@@ -85,6 +89,7 @@ __all__ = [
     "check_closed",
     "check_country",
     "check_escalated",
+    "check_filter",
     "check_flood",
     "check_flood_last_resort",
     "check_rate_limit",
@@ -113,6 +118,7 @@ CHECKS: tuple[Check, ...] = (
     check_traps,
     check_captcha,
     check_flood_last_resort,
+    check_filter,
 )
 
 # Checks that still run when a form's protection is switched off.

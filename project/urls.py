@@ -8,6 +8,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/contact/", permanent=False)),
     path("admin/", admin.site.urls),
     path("contact/", include("project.contact.urls")),
+    # The page the label links in the staff's mail open (formguard.mail).
+    path("formguard/", include("formguard.urls")),
     # Uploaded QR codes, while DEBUG is on (static() adds nothing otherwise).
     *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
 ]

@@ -153,6 +153,7 @@ def test_checks_are_in_the_documented_order():
         "check_traps",
         "check_captcha",
         "check_flood_last_resort",
+        "check_filter",
     ]
 
 

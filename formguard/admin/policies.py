@@ -9,11 +9,11 @@ from django.contrib.admin.actions import delete_selected as django_delete_select
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import captcha, escalation, geo, policies
+from .. import captcha, escalation, geo, learning, policies
 from ..models import SITE_WIDE, CountryMode, FormPolicy
 from .base import FormGuardAdmin
 from .policy_form import FormPolicyForm, describe_value, inherited_text
@@ -81,7 +81,7 @@ class FormPolicyAdmin(FormGuardAdmin):
     list_display_links = ["__str__"]
     actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_selected]
     search_fields = ["form_key"]
-    readonly_fields = ["updated_at"]
+    readonly_fields = ["updated_at", "filter_report"]
     # One fieldset per topic: other issues add their fields to theirs.
     fieldsets = [
         (None, {"fields": ["form_key", "enabled", "monitor_only"]}),
@@ -108,7 +108,7 @@ class FormPolicyAdmin(FormGuardAdmin):
         (
             _("Held messages and the filter you teach"),
             {
-                "fields": list(policies.REVIEW_FIELDS),
+                "fields": ["filter_report", *policies.REVIEW_FIELDS],
                 "description": _(
                     "What a check holds waits in the review inbox: the visitor sees the usual thanks, nothing "
                     "reaches the staff until you release it. Label messages 迷惑 (spam), 営業 (sales pitch) or "
@@ -257,6 +257,14 @@ class FormPolicyAdmin(FormGuardAdmin):
         if policy.monitor_only:
             return gettext("monitor only")
         return gettext("on")
+
+    @admin.display(description=_("how the filter does"))
+    def filter_report(self, obj: FormPolicy | None) -> str:
+        # Cross-validated on the owner's own labels (learning.report keeps the
+        # figures per model change): the site has one model, every form's page shows it.
+        minimum = policies.get_policy(obj.form_key if obj and obj.form_key else SITE_WIDE).filter_min_labels
+        lines = learning.report(minimum)
+        return format_html_join("", '<p class="fg-filter-report">{}</p>', ((line,) for line in lines))
 
     @admin.display(description=_("rate limit"))
     def rate(self, obj: FormPolicy) -> str:

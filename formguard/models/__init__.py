@@ -35,6 +35,7 @@ from .contacts import (
     phone_digits,
     validate_qr_image,
 )
+from .filter_model import SITE_MODEL, FilterModel
 from .incidents import (
     Incident,
 )
@@ -66,6 +67,8 @@ __all__ = [
     "CountryMode",
     "FLOOD_REASON",
     "FilterAction",
+    "FilterModel",
+    "SITE_MODEL",
     "FLOOD_REASON_RE",
     "FormPolicy",
     "Incident",

@@ -169,3 +169,18 @@ def formguard_verified(context: dict[str, Any], form: Any) -> SafeString:
     if not token:
         return mark_safe("")  # noqa: S308
     return format_html('<input type="hidden" name="{}" value="{}">', FIELD, token)
+
+
+@register.simple_tag(takes_context=True)
+def formguard_label_links(context: dict[str, Any]) -> SafeString:
+    """``{% formguard_label_links %}`` in the staff mail's template: the label links
+    (``formguard.mail.label_links``), one a line; nothing when the filter did not score it."""
+    from ..mail import label_links
+    from ..models import Label
+
+    request = context.get("request")
+    links = label_links(request) if request is not None else {}
+    if not links:
+        return mark_safe("")  # noqa: S308
+    rows = [(Label(label).label, url) for label, url in links.items()]
+    return mark_safe(render_to_string("formguard/label/links.txt", {"rows": rows}))  # noqa: S308

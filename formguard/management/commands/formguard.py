@@ -12,6 +12,7 @@ manage.py formguard inspect IP
 manage.py formguard geoip IP
 manage.py formguard report --since DATE --until DATE --format csv|json|text|html|eml [--output FILE]
 manage.py formguard purge [--older-than 90d] [--dry-run] [--yes]
+manage.py formguard filter [--status | --rebuild]
 
 Every change is recorded in the action log as done from the command line,
 with the OS user.
@@ -31,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from formguard import actors
 
 from ._formguard.blocklists import RuleCommands
+from ._formguard.filter import FilterCommands
 from ._formguard.lookup import LookupCommands
 from ._formguard.records import RecordCommands
 from ._formguard.switches import SwitchCommands
@@ -72,7 +74,7 @@ def _no_echo_on_the_terminal() -> Iterator[None]:
             handler.removeFilter(quiet)
 
 
-class Command(SwitchCommands, RuleCommands, RecordCommands, LookupCommands, BaseCommand):
+class Command(SwitchCommands, RuleCommands, RecordCommands, LookupCommands, FilterCommands, BaseCommand):
     help = gettext_lazy("Close and reopen forms, ban and allow IPs, and see formguard's state.")
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
@@ -92,6 +94,7 @@ class Command(SwitchCommands, RuleCommands, RecordCommands, LookupCommands, Base
         RuleCommands.add_parsers(sub)
         RecordCommands.add_parsers(sub)
         LookupCommands.add_parsers(sub)
+        FilterCommands.add_parsers(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "handle_" + options["action"])(**options)

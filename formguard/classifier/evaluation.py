@@ -1,0 +1,148 @@
+"""What the filter does with a score, and how well it does on the owner's own labels.
+
+``decide()`` is the one place where a score becomes an action. It leans toward
+"customer": a message is acted on as spam or a sales pitch only when that label's
+probability reaches ``threshold``, since a lost customer costs the owner more than a
+pitch that reaches the inbox. And it acts only once every class has ``min_per_class``
+labels; until then it suggests (``Decision.label`` is None, ``Decision.suggestion`` says
+what it would have done).
+
+``evaluate()`` answers "how well would it do?" by k-fold cross-validation on the
+labelled samples: each sample is scored by a model that never saw it, with the same
+``decide()`` rule. The folds are fixed (the i-th sample of a class goes to fold
+i mod k), so the same labels give the same figures on every run and every machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .model import CUSTOMER, LABELS, NaiveBayes
+from .samples import Sample
+
+# 20 labels per class: below that, cross-validation on the owner's labels says
+# little and one odd message moves the model; the issue asks for "about 20".
+MIN_PER_CLASS = 20
+# Spam or sales only when together at least this likely (see the module's docstring).
+# Cross-validated on tests/corpus/ (150 customers, 100 pitches, 103 spam; customers judged
+# right, spam and pitches kept out): at 0.7, 141, 91 and 93; at 0.8, 144, 88, 92; at 0.9,
+# 146, 84, 90; at 0.95, 147, 67, 89. Past 0.9 the spam goes through faster than customers
+# are kept; below, customers are lost faster than pitches are stopped.
+DEFAULT_THRESHOLD = 0.9
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the filter says of one submission.
+
+    ``label``: the label to act on, or None while some class has fewer than
+    ``min_per_class`` labels; ``suggestion``: the label it would act on (shown to
+    the owner while it learns); ``score``: the probability of ``suggestion``;
+    ``scores``: every label's probability.
+    """
+
+    label: str | None
+    suggestion: str
+    score: float
+    scores: dict[str, float]
+
+
+def choose(scores: dict[str, float], threshold: float = DEFAULT_THRESHOLD) -> str:
+    """The label a score means: customer unless spam and sales together reach ``threshold``,
+    then the likelier of the two (the owner keeps both out of the inbox, so mistaking one for
+    the other matters less than mistaking either for a customer, or a customer for either)."""
+    unwanted = max((label for label in LABELS if label != CUSTOMER), key=lambda label: scores[label])
+    return unwanted if 1.0 - scores[CUSTOMER] >= threshold else CUSTOMER
+
+
+def decide(
+    model: NaiveBayes, sample: Sample, min_per_class: int = MIN_PER_CLASS, threshold: float = DEFAULT_THRESHOLD
+) -> Decision:
+    """The filter's decision on ``sample`` (see ``Decision``)."""
+    scores = model.scores(sample)
+    suggestion = choose(scores, threshold)
+    ready = all(count >= min_per_class for count in model.label_counts().values())
+    return Decision(label=suggestion if ready else None, suggestion=suggestion, score=scores[suggestion], scores=scores)
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """One class's cross-validated figures: ``count`` labelled, ``right`` of them judged so,
+    ``predicted`` samples (of any class) judged as this one."""
+
+    label: str
+    count: int
+    right: int
+    predicted: int
+
+    @property
+    def recall(self) -> float:
+        return self.right / self.count if self.count else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.predicted if self.predicted else 0.0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Cross-validated figures per class (``classes`` in ``LABELS`` order) and the confusion
+    counts (``confusion[(labelled, judged)]``)."""
+
+    classes: tuple[ClassResult, ...]
+    confusion: dict[tuple[str, str], int]
+    folds: int
+
+    def of(self, label: str) -> ClassResult:
+        return next(result for result in self.classes if result.label == label)
+
+
+def evaluate(
+    labelled_samples: Iterable[tuple[Sample, str]],
+    folds: int = 5,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    **model_options: Any,
+) -> Evaluation:
+    """Cross-validate the filter on ``(sample, label)`` pairs, in ``folds`` fixed folds.
+
+    With fewer samples than folds in a class, that class's samples are each left out once
+    all the same (a fold may lack a class). ``model_options`` (``kind``, ``buckets``,
+    ``alpha``) go to ``NaiveBayes``.
+    """
+    by_label: dict[str, list[Sample]] = {label: [] for label in LABELS}
+    for sample, label in labelled_samples:
+        if label not in by_label:
+            raise ValueError(f"label must be one of {LABELS}, not {label!r}")
+        by_label[label].append(sample)
+    folds = max(2, folds)
+    # Each sample is read (features, hashes) once, not once per fold.
+    reader = NaiveBayes(**model_options)
+    assigned = [
+        (index % folds, reader.hashed(sample), label)
+        for label in LABELS
+        for index, sample in enumerate(by_label[label])
+    ]
+    confusion: dict[tuple[str, str], int] = {(a, b): 0 for a in LABELS for b in LABELS}
+    for fold in range(folds):
+        held_out = [(hashed, label) for number, hashed, label in assigned if number == fold]
+        if not held_out:
+            continue
+        model = NaiveBayes(**model_options)
+        for number, hashed, label in assigned:
+            if number != fold:
+                model.learn_hashed(hashed, label)
+        for hashed, label in held_out:
+            confusion[(label, choose(model.scores_of(hashed), threshold))] += 1
+    classes = tuple(
+        ClassResult(
+            label=label,
+            count=len(by_label[label]),
+            right=confusion[(label, label)],
+            predicted=sum(confusion[(other, label)] for other in LABELS),
+        )
+        for label in LABELS
+    )
+    return Evaluation(classes=classes, confusion=confusion, folds=folds)
