@@ -73,7 +73,11 @@ def delivered(request: HttpRequest) -> Submission | None:
     judgement = getattr(request, "formguard_filter", None)
     verdict = getattr(request, "formguard", None)
     submission = None
-    if attempt is not None and judgement is not None and verdict is not None and verdict.allowed:
+    if verdict is not None and verdict.check == "released":
+        # A held message the owner released: its links label the row it was
+        # kept in, not a copy.
+        submission = Submission.objects.filter(pk=verdict.detail.get("submission")).first()
+    elif attempt is not None and judgement is not None and verdict is not None and verdict.allowed:
         seen = learning.seen(attempt)
         submission = Submission.objects.create(
             created=attempt.now,

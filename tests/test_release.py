@@ -6,6 +6,7 @@ handler, with a signed, one-use release mark.
 """
 
 import itertools
+import re
 import time
 
 import pytest
@@ -42,6 +43,9 @@ def held_inquiry():
     return Submission.objects.get(status=SubmissionStatus.HELD)
 
 
+LABEL_LINK = re.compile(r"http://testserver/formguard/label/\S+/")
+
+
 def test_release_from_the_admin_sends_exactly_one_mail_as_the_view_would_and_a_second_release_nothing(
     admin_client, mailoutbox
 ):
@@ -54,9 +58,11 @@ def test_release_from_the_admin_sends_exactly_one_mail_as_the_view_would_and_a_s
         response = admin_client.post(f"/admin/formguard/submission/{held.pk}/release/", follow=True)
         assert response.status_code == 200
         (mail,) = mailoutbox
-        assert (mail.subject, mail.body, mail.to, mail.from_email) == (
+        # The same mail, but for the label links: they name the row kept (its own signed token).
+        assert "/formguard/label/" in mail.body
+        assert (mail.subject, LABEL_LINK.sub("<link>", mail.body), mail.to, mail.from_email) == (
             expected.subject,
-            expected.body,
+            LABEL_LINK.sub("<link>", expected.body),
             expected.to,
             expected.from_email,
         )
