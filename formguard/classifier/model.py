@@ -183,6 +183,8 @@ class NaiveBayes:
         for label in LABELS:
             keys = sorted(self.counts[label])
             # Sorted bucket numbers stored as gaps: small numbers, which zlib packs well.
+            # (Level 6, not 9: a label is saved under the row lock; on the 353-message corpus
+            # level 9 took 0.43 s for 9% fewer bytes than 6's 0.08 s.)
             gaps = array("I", (b - a for a, b in zip([0, *keys], keys, strict=False)))
             values = array("I", (self.counts[label][key] for key in keys))
             for part in (gaps, values):
@@ -190,7 +192,7 @@ class NaiveBayes:
                     part.byteswap()
                 body += part.tobytes()
         head = json.dumps(header, separators=(",", ":")).encode()
-        return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + zlib.compress(bytes(body), 9)
+        return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(head)) + head + zlib.compress(bytes(body), 6)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> NaiveBayes:
