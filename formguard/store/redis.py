@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from .base import Pending, Store, WindowCounter
-from .topology import CLUSTER, SINGLE, connect
+from .topology import CLUSTER, SINGLE, Topology, connect, kind_of
 
 HIT = """
 local counts = {}
@@ -91,6 +92,16 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1
 """
 
+SCRIPTS = {
+    "hit": HIT,
+    "tally": TALLY,
+    "annotate": ANNOTATE,
+    "settle": SETTLE,
+    "swap": SWAP,
+    "bump": BUMP,
+    "pending": PENDING,
+}
+
 # How long Redis remembers a tally's event id: a tally sent just before Redis
 # froze runs when it resumes, and its resend follows within seconds of that.
 EVENT_TTL = 120
@@ -105,17 +116,16 @@ class RedisStore(Store):
 
         self.alias = alias
         self.prefix = prefix
-        self._errors = (redis.RedisError, OSError)
+        # RedisClusterException: no node answered, a slot no master holds.
+        self._errors = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
         self._timeouts = (redis.TimeoutError, TimeoutError)
-        self.topology = connect(alias)
-        self._client = self.topology.client
-        self._hit = self._client.register_script(HIT)
-        self._tally = self._client.register_script(TALLY)
-        self._annotate = self._client.register_script(ANNOTATE)
-        self._settle = self._client.register_script(SETTLE)
-        self._swap = self._client.register_script(SWAP)
-        self._bump = self._client.register_script(BUMP)
-        self._pending = self._client.register_script(PENDING)
+        self.kind, self.service = kind_of(alias)
+        # Connected on first use, inside ``_call``: a Cluster client asks a
+        # node for the slots as it is made, and a cluster that does not
+        # answer must open the breaker, not fail the request.
+        self._topology: Topology | None = None
+        self._scripts: dict[str, Any] = {}
+        self._connecting = threading.Lock()
         # What spans clients lives in one hash slot per kind (a Cluster runs
         # a script or MGET only over keys of one slot): the generations, and
         # the tallies with their event ids.
@@ -123,12 +133,27 @@ class RedisStore(Store):
         self._tallies = (f"{tallies}:n", f"{tallies}:last", f"{tallies}:detail")
         self._events = f"{tallies}:e:"
 
+    @property
+    def topology(self) -> Topology:
+        """The client and what it talks to, made on first use (raises what redis-py raises)."""
+        if self._topology is None:
+            with self._connecting:
+                if self._topology is None:
+                    topology = connect(self.alias)
+                    self._scripts = {name: topology.client.register_script(code) for name, code in SCRIPTS.items()}
+                    self._topology = topology
+        return self._topology
+
+    @property
+    def _client(self) -> Any:
+        return self.topology.client
+
     def describe(self) -> str:
-        if self.topology.kind == SINGLE:
+        if self.kind == SINGLE:
             return f"Redis, cache {self.alias!r}"
-        if self.topology.kind == CLUSTER:
+        if self.kind == CLUSTER:
             return f"Redis Cluster, cache {self.alias!r}"
-        return f"Redis Sentinel (service {self.topology.service!r}), cache {self.alias!r}"
+        return f"Redis Sentinel (service {self.service!r}), cache {self.alias!r}"
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}:{kind}:{key}"
@@ -140,11 +165,13 @@ class RedisStore(Store):
     def _counter(self, counter: WindowCounter) -> str:
         return f"{self.prefix}:w:{{{counter.tag or counter.key}}}:{counter.key}:{counter.window}"
 
-    def _call(self, fn: Any, *args: Any, _unknown: Any = None, **kwargs: Any) -> Any:
+    def _call(self, what: str, *args: Any, _unknown: Any = None, **kwargs: Any) -> Any:
+        """One round trip: ``what`` is a script's name (``SCRIPTS``) or a client method's."""
         self.guard()
         self.operations += 1
         try:
-            result = fn(*args, **kwargs)
+            client = self._client
+            result = (self._scripts.get(what) or getattr(client, what))(*args, **kwargs)
         except self._errors as exc:
             # A timeout: the command may have reached Redis, which may still run it.
             self.failed(exc, unknown=_unknown if isinstance(exc, self._timeouts) else None)
@@ -155,9 +182,9 @@ class RedisStore(Store):
         self._client.set(self._key("v", "store:probe"), b"1", px=60_000)
 
     def hit(self, counters: Sequence[WindowCounter]) -> list[int]:
-        if self.topology.kind != CLUSTER:
+        if self.kind != CLUSTER:
             keys = [self._counter(c) for c in counters]
-            return [int(n) for n in self._call(self._hit, keys=keys, args=[c.ttl for c in counters])]
+            return [int(n) for n in self._call("hit", keys=keys, args=[c.ttl for c in counters])]
         # One script per slot: a request's own windows share one (its form and
         # bucket); a network's or a recipient's are elsewhere.
         groups: dict[str, list[int]] = {}
@@ -166,52 +193,52 @@ class RedisStore(Store):
         counts = [0] * len(counters)
         for members in groups.values():
             keys = [self._counter(counters[i]) for i in members]
-            found = self._call(self._hit, keys=keys, args=[counters[i].ttl for i in members])
+            found = self._call("hit", keys=keys, args=[counters[i].ttl for i in members])
             for i, n in zip(members, found, strict=True):
                 counts[i] = int(n)
         return counts
 
     def read(self, keys: Sequence[str]) -> dict[str, int]:
-        values = self._call(self._client.mget, [f"{self._slot('g')}:{k}" for k in keys])
+        values = self._call("mget", [f"{self._slot('g')}:{k}" for k in keys])
         return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def bump(self, keys: Sequence[str]) -> None:
-        self._call(self._bump, keys=[f"{self._slot('g')}:{k}" for k in keys])
+        self._call("bump", keys=[f"{self._slot('g')}:{k}" for k in keys])
 
     def claim(self, key: str, ttl: float, holder: str = "") -> bool:
         px = max(1, int(ttl * 1000))
-        return bool(self._call(self._client.set, self._key("v", key), json.dumps(holder), nx=True, px=px))
+        return bool(self._call("set", self._key("v", key), json.dumps(holder), nx=True, px=px))
 
     def swap(self, key: str, holder: str, new: str | None, ttl: float) -> bool:
         args = [json.dumps(holder), "" if new is None else json.dumps(new), max(1, int(ttl * 1000))]
-        return bool(self._call(self._swap, keys=[self._key("v", key)], args=args))
+        return bool(self._call("swap", keys=[self._key("v", key)], args=args))
 
     def release(self, key: str) -> None:
-        self._call(self._client.delete, self._key("v", key))
+        self._call("delete", self._key("v", key))
 
     def get(self, key: str) -> Any:
-        raw = self._call(self._client.get, self._key("v", key))
+        raw = self._call("get", self._key("v", key))
         return json.loads(raw) if raw else None
 
     def put(self, key: str, value: Any, ttl: float | None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        self._call(self._client.set, self._key("v", key), json.dumps(value), px=px)
+        self._call("set", self._key("v", key), json.dumps(value), px=px)
 
     def tally(self, key: str, now: float) -> int:
         keys = [*self._tallies[:2], self._events + os.urandom(8).hex()]
         args = [key, repr(now), EVENT_TTL]
 
         def resend() -> int:
-            return int(self._call(self._tally, keys=keys, args=args))
+            return int(self._call("tally", keys=keys, args=args))
 
-        return int(self._call(self._tally, keys=keys, args=args, _unknown=resend))
+        return int(self._call("tally", keys=keys, args=args, _unknown=resend))
 
     def annotate(self, key: str, detail: bytes) -> None:
         # Not for a tally a flush has just settled: nothing would delete it.
-        self._call(self._annotate, keys=[self._tallies[0], self._tallies[2]], args=[key, detail])
+        self._call("annotate", keys=[self._tallies[0], self._tallies[2]], args=[key, detail])
 
     def pending(self, limit: int) -> list[Pending]:
-        counts, lasts, details = (_pairs(found) for found in self._call(self._pending, keys=list(self._tallies)))
+        counts, lasts, details = (_pairs(found) for found in self._call("pending", keys=list(self._tallies)))
         found = []
         for raw_key, raw_n in counts.items():
             n = int(raw_n)
@@ -229,13 +256,13 @@ class RedisStore(Store):
         args: list[Any] = []
         for key, n in amounts.items():
             args += (key, n)
-        self._call(self._settle, keys=list(self._tallies), args=args)
+        self._call("settle", keys=list(self._tallies), args=args)
 
     def clear(self) -> None:
         # A Cluster's scan_iter walks every master; its delete splits the keys by slot.
         keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
         if keys:
-            self._call(self._client.delete, *keys)
+            self._call("delete", *keys)
 
     def close(self) -> None:
         pass

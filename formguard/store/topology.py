@@ -74,18 +74,39 @@ def _hosts(netloc: str) -> tuple[list[tuple[str, int]], str | None, str | None]:
     return hosts, user, password
 
 
+def _first_location(config: dict[str, Any]) -> str:
+    location = config.get("LOCATION")
+    if isinstance(location, str):
+        # Django's "redis://a,redis://b" (a writer, then readers); a comma
+        # inside one URL separates hosts.
+        location = location.split(",") if "://" in location.split(",", 1)[-1] else [location]
+    return str(location[0]).strip() if location else ""
+
+
+def kind_of(alias: str) -> tuple[str, str]:
+    """The topology the cache ``alias`` names and Sentinel's service, without connecting."""
+    from django.conf import settings
+
+    config = settings.CACHES[alias]
+    first = _first_location(config)
+    scheme = first.split("://", 1)[0]
+    if scheme == CLUSTER_SCHEME:
+        return CLUSTER, ""
+    if scheme == SENTINEL_SCHEME:
+        return SENTINEL, next((p for p in urlsplit(first).path.split("/") if p), "")
+    if "Sentinel" in str((config.get("OPTIONS") or {}).get("CLIENT_CLASS", "")):
+        # django-redis: LOCATION redis://<service>/<db>.
+        return SENTINEL, urlsplit(first).hostname or ""
+    return SINGLE, ""
+
+
 def connect(alias: str) -> Topology:
     """The client for the cache ``alias``: formguard's own for the two schemes and for
     Django's RedisCache; django-redis' own pool otherwise."""
     from django.conf import settings
 
     config = settings.CACHES[alias]
-    location = config.get("LOCATION")
-    if isinstance(location, str):
-        # Django's "redis://a,redis://b" (a writer, then readers); a comma
-        # inside one URL separates hosts.
-        location = location.split(",") if "://" in location.split(",", 1)[-1] else [location]
-    first = str(location[0]).strip() if location else ""
+    first = _first_location(config)
     options = {k: v for k, v in (config.get("OPTIONS") or {}).items() if k not in _DJANGO_ONLY_OPTIONS}
     scheme = first.split("://", 1)[0]
     if scheme == SENTINEL_SCHEME:
