@@ -197,7 +197,10 @@ def nodes(topology: Topology) -> list[Node]:
         replicas = topology.sentinel.discover_slaves(topology.service)
     except (redis.RedisError, OSError):
         replicas = []
-    found += [Node("replica", f"{host}:{port}", True) for host, port in replicas]
+    # A replica answers the master's own credentials and timeouts.
+    same = topology.client.connection_pool.connection_kwargs
+    kwargs = {k: same[k] for k in ("username", "password", "socket_timeout", "socket_connect_timeout") if k in same}
+    found += [Node("replica", f"{host}:{port}", answers(redis.Redis(host, port, **kwargs))) for host, port in replicas]
     for client in topology.sentinel.sentinels:
         kwargs = client.connection_pool.connection_kwargs
         found.append(Node("sentinel", f"{kwargs['host']}:{kwargs['port']}", answers(client)))
