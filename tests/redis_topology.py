@@ -78,7 +78,8 @@ def pid(directory: Path, port: int) -> int:
 
 
 class Sentinel:
-    """A master, its replica and three sentinels watching it (quorum 2), failover after 1 s down."""
+    """A master, its replica and three sentinels watching it (quorum 2), failover after 1 s down
+    (an election that fails, on a loaded machine, is tried again after 6 s)."""
 
     def __init__(self, directory: Path, down_after_ms: int = 1000):
         directory.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,7 @@ class Sentinel:
                         f"dir {directory}",
                         f"sentinel monitor {SERVICE} 127.0.0.1 {self.master} 2",
                         f"sentinel down-after-milliseconds {SERVICE} {down_after_ms}",
-                        f"sentinel failover-timeout {SERVICE} 10000",
+                        f"sentinel failover-timeout {SERVICE} 3000",
                         "",
                     ]
                 )
@@ -148,6 +149,11 @@ class Cluster:
             "the cluster", lambda: all(redis.Redis(port=p).cluster("INFO")["cluster_state"] == "ok" for p in self.nodes)
         )
         self.url = "redis+cluster://" + ",".join(addresses)
+
+
+def stop_one(directory: Path, port: int, number: int = signal.SIGKILL) -> None:
+    """Signal the server on ``port`` (SIGSTOP: frozen, as a hung machine)."""
+    os.kill(pid(directory, port), number)
 
 
 def stop(directory: Path) -> None:
