@@ -74,7 +74,7 @@ def check_store_topology(app_configs: Any = None, **kwargs: Any) -> list:
     return [
         Error(
             f"FORMGUARD['CACHE'] is {conf.CACHE!r}, which formguard cannot count in: {problem}",
-            hint='See docs/deployment.md, "Several machines": the rows for Sentinel and Cluster.',
+            hint='docs/deployment.md, "Redis Sentinel and Redis Cluster", shows both LOCATION forms.',
             id="formguard.E016",
         )
     ]
