@@ -87,10 +87,12 @@ def flooded(tmp_path: Path, topology: redis_topology.Sentinel | redis_topology.C
         flood = Flood(url)
         yield site, url, flood
     finally:
-        if flood is not None:
-            flood.stop()
-        site.stop()
-        redis_topology.stop(topology.directory)
+        try:
+            if flood is not None:
+                flood.stop()
+            site.stop()
+        finally:
+            redis_topology.stop(topology.directory)
 
 
 def access_log(tmp_path: Path) -> list[str]:
