@@ -95,6 +95,15 @@ def flooded(tmp_path: Path, topology: redis_topology.Sentinel | redis_topology.C
             redis_topology.stop(topology.directory)
 
 
+def wrongly_named(site: Site, port: int) -> str:
+    """What ``manage.py check`` says of a cluster node or a sentinel given as a plain server."""
+    env = dict(site.env, FORMGUARD_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout + done.stderr
+
+
 def access_log(tmp_path: Path) -> list[str]:
     path = tmp_path / "access.log"
     return path.read_text().splitlines() if path.exists() else []
@@ -192,6 +201,7 @@ def test_a_sentinel_failover_under_a_flood(tmp_path):
     topology = redis_topology.Sentinel(tmp_path / "redis")
     with flooded(tmp_path, topology) as (site, url, flood):
         assert "Redis Sentinel" in site.manage("formguard", "status").stdout
+        assert "formguard.E016" in wrongly_named(site, topology.sentinels[0])
         flood.more(300, 30)
         before = max((a.answered - a.sent for a in flood.answers), default=0)
 
@@ -216,6 +226,10 @@ def test_a_sentinel_failover_under_a_flood(tmp_path):
             time.sleep(0.05)
         promoted = time.time()
         assert ban.wait(60) == 0, ban.stderr.read() if ban.stderr else ""
+        # status names the new master, and the old one as a replica that does not answer.
+        status = site.manage("formguard", "status").stdout
+        assert f"マスター 127.0.0.1:{topology.replica}）" in status, status
+        assert f"レプリカ 127.0.0.1:{old}：応答なし" in status, status
         ban_seen, ban_answers = seen_by_every_worker(
             url, visitor(url), [f"198.51.100.{n}" for n in range(1, 200)], 403, 10
         )
@@ -276,6 +290,7 @@ def test_a_flood_on_a_redis_cluster(tmp_path):
     with flooded(tmp_path, cluster) as (site, url, flood):
         status = site.manage("formguard", "status").stdout
         assert status.count("127.0.0.1:") == 3 and "Redis Cluster" in status, status
+        assert "formguard.E016" in wrongly_named(site, cluster.nodes[0])
         # Every address of the 500, BURST times.
         flood.more(len(ADDRESSES) * BURST, 150)
         flood.stop()

@@ -193,10 +193,16 @@ def nodes(topology: Topology) -> list[Node]:
         found.append(Node("master", f"{host}:{port}", answers(topology.client)))
     except (redis.RedisError, OSError):
         found.append(Node("master", "?", False))
-    try:
-        replicas = topology.sentinel.discover_slaves(topology.service)
-    except (redis.RedisError, OSError):
-        replicas = []
+    # Every replica the sentinels know, a stopped one too (redis-py's
+    # ``discover_slaves`` leaves out those they mark down): the operator
+    # must see the old master that never came back.
+    replicas: list[tuple[str, int]] = []
+    for sentinel in topology.sentinel.sentinels:
+        try:
+            replicas = [(r["ip"], int(r["port"])) for r in sentinel.sentinel_slaves(topology.service)]
+            break
+        except (redis.RedisError, OSError):
+            continue
     # A replica answers the master's own credentials and timeouts.
     same = topology.client.connection_pool.connection_kwargs
     kwargs = {k: same[k] for k in ("username", "password", "socket_timeout", "socket_connect_timeout") if k in same}
