@@ -107,7 +107,7 @@ def connect(alias: str) -> Topology:
 
     config = settings.CACHES[alias]
     first = _first_location(config)
-    options = {k: v for k, v in (config.get("OPTIONS") or {}).items() if k not in _DJANGO_ONLY_OPTIONS}
+    options = _options(config)
     scheme = first.split("://", 1)[0]
     if scheme == SENTINEL_SCHEME:
         return _sentinel(urlsplit(first), options)
@@ -120,6 +120,15 @@ def connect(alias: str) -> Topology:
     # The first server is the one Django's RedisCache writes to.
     pool = redis.ConnectionPool.from_url(first, **options)
     return Topology(SINGLE, redis.Redis(connection_pool=pool), address=_address_of(pool))
+
+
+def _options(config: dict[str, Any]) -> dict[str, Any]:
+    """The alias's ``OPTIONS`` as redis-py takes them."""
+    raw = config.get("OPTIONS") or {}
+    if config["BACKEND"].startswith("django_redis."):
+        # django-redis spells the timeouts in capitals, beside options of its own.
+        return {k.lower(): v for k, v in raw.items() if k in ("SOCKET_CONNECT_TIMEOUT", "SOCKET_TIMEOUT")}
+    return {k: v for k, v in raw.items() if k not in _DJANGO_ONLY_OPTIONS}
 
 
 def _address_of(pool: Any) -> str:
