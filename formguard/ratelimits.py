@@ -90,7 +90,10 @@ def hit(limits: Sequence[Limit], now: float | None = None) -> list[Usage]:
     for limit in limits:
         allowed, period = parse_rate(limit.rate)
         end = window_end(limit.client, period, moment)
-        counters.append(WindowCounter(f"{limit.group}:{limit.client}", end, end - moment + EXPIRATION_FUDGE))
+        # The form (the group's last part) and the client: a request's rate
+        # and burst windows are counted together on a Redis Cluster too.
+        tag = f"{limit.group.rpartition(':')[2]}:{limit.client}"
+        counters.append(WindowCounter(f"{limit.group}:{limit.client}", end, end - moment + EXPIRATION_FUDGE, tag))
         shapes.append((allowed, max(1, end - moment)))
     counts = get_store().hit(counters)
     return [Usage(n, allowed, left) for n, (allowed, left) in zip(counts, shapes, strict=True)]

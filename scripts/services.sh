@@ -1,7 +1,8 @@
 # Starts throwaway Redis and PostgreSQL servers on free loopback ports for the
 # tests, when they are installed; stops them when the calling script exits.
-# Sourced by scripts/test.sh. Exports FORMGUARD_TEST_REDIS_URL and
-# FORMGUARD_TEST_PG_PORT.
+# Sourced by scripts/test.sh. Exports FORMGUARD_TEST_REDIS_URL (one server),
+# FORMGUARD_TEST_SENTINEL_URL (a master, a replica and three sentinels),
+# FORMGUARD_TEST_CLUSTER_URL (three masters) and FORMGUARD_TEST_PG_PORT.
 
 _free_port() {
     "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -23,6 +24,11 @@ _as_postgres() {
 
 stop_services() {
     if [ -n "${_FG_REDIS_PID:-}" ]; then kill "$_FG_REDIS_PID" 2>/dev/null || true; fi
+    for topology in sentinel cluster; do
+        if [ -d "${_FG_SERVICES_DIR:-}/$topology" ]; then
+            "$PY" -m tests.redis_topology stop "$_FG_SERVICES_DIR/$topology" || true
+        fi
+    done
     if [ -n "${_FG_PG_DIR:-}" ]; then
         _as_postgres "$(_pg_bin pg_ctl)" -D "$_FG_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
     fi
@@ -45,6 +51,17 @@ start_services() {
         done
         export FORMGUARD_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
         echo "== redis-server on port $port"
+        # The same redis-server as Sentinel (--sentinel) and as Cluster nodes
+        # (cluster-enabled); tests/redis_topology.py writes their configuration.
+        local url
+        if url="$("$PY" -m tests.redis_topology sentinel "$_FG_SERVICES_DIR/sentinel")"; then
+            export FORMGUARD_TEST_SENTINEL_URL="$url"
+            echo "== Redis Sentinel: $url"
+        fi
+        if url="$("$PY" -m tests.redis_topology cluster "$_FG_SERVICES_DIR/cluster")"; then
+            export FORMGUARD_TEST_CLUSTER_URL="$url"
+            echo "== Redis Cluster: $url"
+        fi
     fi
 
     local initdb; initdb="$(_pg_bin initdb)"

@@ -4,7 +4,9 @@
 #      including the browser tests when chromium is installed;
 #   2. the scale-out tests, and again the shared-state and flood tests,
 #      against real Redis and PostgreSQL servers, which this script starts on
-#      free loopback ports when they are installed.
+#      free loopback ports when they are installed;
+#   3. the scale-out tests again on Redis Sentinel (a master, a replica, three
+#      sentinels) and on a Redis Cluster (three masters).
 #
 #   bash scripts/test.sh                 # Python 3 on PATH (3.11: Django 5.2 LTS)
 #   PYTHON=python3.13 bash scripts/test.sh   # 3.12+: Django 6.x
@@ -39,6 +41,19 @@ if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" 
     FORMGUARD_PG_NAME=formguard FORMGUARD_PG_HOST=127.0.0.1 FORMGUARD_PG_PORT="$FORMGUARD_TEST_PG_PORT" \
     FORMGUARD_PG_USER=postgres \
         "$PY" -m pytest -m "services or state" "$@" || { rc=$?; [ "$rc" = 5 ] || status=$rc; }
+    for topology in sentinel cluster; do
+        url_var="FORMGUARD_TEST_${topology^^}_URL"
+        if [ -z "${!url_var:-}" ]; then
+            echo "!! Redis $topology did not start" >&2
+            [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
+            continue
+        fi
+        echo "== formguard scale-out tests on Redis $topology + PostgreSQL"
+        FORMGUARD_REDIS_URL="${!url_var}" \
+        FORMGUARD_PG_NAME=formguard FORMGUARD_PG_HOST=127.0.0.1 FORMGUARD_PG_PORT="$FORMGUARD_TEST_PG_PORT" \
+        FORMGUARD_PG_USER=postgres \
+            "$PY" -m pytest tests/test_scale_out.py "$@" || { rc=$?; [ "$rc" = 5 ] || status=$rc; }
+    done
 elif [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ]; then
     echo "!! Redis or PostgreSQL is not installed, and FORMGUARD_REQUIRE_SERVICES=1" >&2
     status=1

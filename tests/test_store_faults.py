@@ -56,6 +56,8 @@ def _embedded_only():
 class FaultySite(Site):
     """The demo site under gunicorn, its log kept, its processes optionally bound by file modes."""
 
+    workers = WORKERS
+
     def __init__(self, tmp_path: Path, *, prefix: tuple[str, ...] = (), **env: str):
         self.prefix = prefix
         self.extra = env
@@ -81,7 +83,7 @@ class FaultySite(Site):
 
     def start(self, *command: str) -> str:
         port = _free_port()
-        argv = [*self.prefix, sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}"]
+        argv = [*self.prefix, sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{port}"]
         log = self.log_path.open("a")
         process = subprocess.Popen(
             [*argv, "project.wsgi"], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=log

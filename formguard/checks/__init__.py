@@ -15,6 +15,7 @@ Importing this package registers every check (``FormGuardConfig.ready``).
 | formguard.W006  | ``FormGuardMiddleware`` before ``LocaleMiddleware``               |
 | formguard.W003  | the counter cache is Redis without socket timeouts              |
 | formguard.W002  | the state store does not answer, or answers but cannot be written |
+| formguard.E016  | the Redis alias names a cluster node or a sentinel as one server |
 | formguard.W008  | little free space where the embedded store writes                |
 | formguard.W009  | the flood limit is on but no captcha is configured               |
 | formguard.E008  | ``CAPTCHA["PROVIDER"]`` is unknown or not a CaptchaProvider       |

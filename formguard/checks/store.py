@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 from ..conf import conf
 from .setup import check_state_alias, state_backend
@@ -52,6 +52,30 @@ def check_state_scope(app_configs: Any = None, **kwargs: Any) -> list:
                 "SILENCED_SYSTEM_CHECKS = ['formguard.W001']."
             ),
             id="formguard.W001",
+        )
+    ]
+
+
+@register(Tags.caches)
+def check_store_topology(app_configs: Any = None, **kwargs: Any) -> list:
+    """A cluster node or a sentinel named as one plain server: it answers a PING, then fails under load."""
+    if conf.CACHE is None or check_state_alias():
+        return []
+    from ..store import get_store
+    from ..store.topology import mismatch
+
+    try:
+        store = get_store()
+        problem = mismatch(store.topology)
+    except Exception:  # W002 says that it does not answer
+        return []
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"FORMGUARD['CACHE'] is {conf.CACHE!r}, which formguard cannot count in: {problem}",
+            hint='docs/deployment.md, "Redis Sentinel and Redis Cluster", shows both LOCATION forms.',
+            id="formguard.E016",
         )
     ]
 

@@ -77,6 +77,9 @@ class WindowCounter:
     window: int
     # Seconds from now until the window's count may be forgotten.
     ttl: int
+    # Counters with one tag are kept together (one Redis Cluster slot), so
+    # that one script counts them; "" keeps this one by its key alone.
+    tag: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ every operation. Counting both windows of a POST is one ``EVALSHA`` here
 the client is made once per process on its own connection pool, from the
 cache alias's ``LOCATION`` and ``OPTIONS`` (so the socket timeouts set there
 apply). With django-redis, its documented ``get_redis_connection(alias)`` gives
-the cache's own pool.
+the cache's own pool. One server, Sentinel or Cluster: ``topology.py``.
+
+On a Cluster a script may only touch keys of one hash slot: a request's window
+counters carry a hash tag of their form and client (``{contact:198.51.100.7}``),
+and the generations and the tallies each share one tag. Key names are the same
+on every topology, so a site that moves from one server to a cluster keeps
+its scheme.
 
 A Redis that stops answering (frozen, a network partition) runs what it had
 received when it resumes: a tally whose answer timed out may still be
@@ -23,11 +29,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from .base import Pending, Store, WindowCounter
+from .topology import CLUSTER, SINGLE, Topology, connect, kind_of
 
 HIT = """
 local counts = {}
@@ -67,38 +75,36 @@ end
 return 0
 """
 
+# KEYS: generations, all in one slot.
+BUMP = """
+for _, key in ipairs(KEYS) do redis.call('INCR', key) end
+return 0
+"""
+
+# The three tally hashes at one moment (one slot: a Cluster runs it too).
+PENDING = """
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+"""
+
 SWAP = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1
 """
 
+SCRIPTS = {
+    "hit": HIT,
+    "tally": TALLY,
+    "annotate": ANNOTATE,
+    "settle": SETTLE,
+    "swap": SWAP,
+    "bump": BUMP,
+    "pending": PENDING,
+}
+
 # How long Redis remembers a tally's event id: a tally sent just before Redis
 # froze runs when it resumes, and its resend follows within seconds of that.
 EVENT_TTL = 120
-
-# Options of Django's RedisCache that are not connection-pool options.
-_DJANGO_ONLY_OPTIONS = ("serializer", "pool_class", "parser_class")
-
-
-def client_for_alias(alias: str) -> Any:
-    """A redis-py client for the Redis cache ``alias`` of ``settings.CACHES``."""
-    from django.conf import settings
-
-    config = settings.CACHES[alias]
-    if config["BACKEND"].startswith("django_redis."):
-        from django_redis import get_redis_connection
-
-        return get_redis_connection(alias, write=True)
-    import redis
-
-    location = config.get("LOCATION")
-    if isinstance(location, str):
-        location = location.split(",")
-    options = {k: v for k, v in (config.get("OPTIONS") or {}).items() if k not in _DJANGO_ONLY_OPTIONS}
-    # The first server is the one Django's RedisCache writes to.
-    pool = redis.ConnectionPool.from_url(location[0].strip(), **options)
-    return redis.Redis(connection_pool=pool)
 
 
 class RedisStore(Store):
@@ -110,27 +116,62 @@ class RedisStore(Store):
 
         self.alias = alias
         self.prefix = prefix
-        self._errors = (redis.RedisError, OSError)
+        # RedisClusterException: no node answered, a slot no master holds.
+        self._errors = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
         self._timeouts = (redis.TimeoutError, TimeoutError)
-        self._client = client_for_alias(alias)
-        self._hit = self._client.register_script(HIT)
-        self._tally = self._client.register_script(TALLY)
-        self._annotate = self._client.register_script(ANNOTATE)
-        self._settle = self._client.register_script(SETTLE)
-        self._swap = self._client.register_script(SWAP)
-        self._tallies = (f"{prefix}:tally:n", f"{prefix}:tally:last", f"{prefix}:tally:detail")
+        self.kind, self.service = kind_of(alias)
+        # Connected on first use, inside ``_call``: a Cluster client asks a
+        # node for the slots as it is made, and a cluster that does not
+        # answer must open the breaker, not fail the request.
+        self._topology: Topology | None = None
+        self._scripts: dict[str, Any] = {}
+        self._connecting = threading.Lock()
+        # What spans clients lives in one hash slot per kind (a Cluster runs
+        # a script or MGET only over keys of one slot): the generations, and
+        # the tallies with their event ids.
+        tallies = self._slot("t")
+        self._tallies = (f"{tallies}:n", f"{tallies}:last", f"{tallies}:detail")
+        self._events = f"{tallies}:e:"
+
+    @property
+    def topology(self) -> Topology:
+        """The client and what it talks to, made on first use (raises what redis-py raises)."""
+        if self._topology is None:
+            with self._connecting:
+                if self._topology is None:
+                    topology = connect(self.alias)
+                    self._scripts = {name: topology.client.register_script(code) for name, code in SCRIPTS.items()}
+                    self._topology = topology
+        return self._topology
+
+    @property
+    def _client(self) -> Any:
+        return self.topology.client
 
     def describe(self) -> str:
-        return f"Redis, cache {self.alias!r}"
+        if self.kind == SINGLE:
+            return f"Redis, cache {self.alias!r}"
+        if self.kind == CLUSTER:
+            return f"Redis Cluster, cache {self.alias!r}"
+        return f"Redis Sentinel (service {self.service!r}), cache {self.alias!r}"
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}:{kind}:{key}"
 
-    def _call(self, fn: Any, *args: Any, _unknown: Any = None, **kwargs: Any) -> Any:
+    def _slot(self, kind: str) -> str:
+        # Redis hashes only what is between the first { and }.
+        return f"{self.prefix}:{kind}:{{{self.prefix}:{kind}}}"
+
+    def _counter(self, counter: WindowCounter) -> str:
+        return f"{self.prefix}:w:{{{counter.tag or counter.key}}}:{counter.key}:{counter.window}"
+
+    def _call(self, what: str, *args: Any, _unknown: Any = None, **kwargs: Any) -> Any:
+        """One round trip: ``what`` is a script's name (``SCRIPTS``) or a client method's."""
         self.guard()
         self.operations += 1
         try:
-            result = fn(*args, **kwargs)
+            client = self._client
+            result = (self._scripts.get(what) or getattr(client, what))(*args, **kwargs)
         except self._errors as exc:
             # A timeout: the command may have reached Redis, which may still run it.
             self.failed(exc, unknown=_unknown if isinstance(exc, self._timeouts) else None)
@@ -141,56 +182,63 @@ class RedisStore(Store):
         self._client.set(self._key("v", "store:probe"), b"1", px=60_000)
 
     def hit(self, counters: Sequence[WindowCounter]) -> list[int]:
-        keys = [self._key("w", f"{c.key}:{c.window}") for c in counters]
-        return [int(n) for n in self._call(self._hit, keys=keys, args=[c.ttl for c in counters])]
+        if self.kind != CLUSTER:
+            keys = [self._counter(c) for c in counters]
+            return [int(n) for n in self._call("hit", keys=keys, args=[c.ttl for c in counters])]
+        # One script per slot: a request's own windows share one (its form and
+        # bucket); a network's or a recipient's are elsewhere.
+        groups: dict[str, list[int]] = {}
+        for i, counter in enumerate(counters):
+            groups.setdefault(counter.tag or counter.key, []).append(i)
+        counts = [0] * len(counters)
+        for members in groups.values():
+            keys = [self._counter(counters[i]) for i in members]
+            found = self._call("hit", keys=keys, args=[counters[i].ttl for i in members])
+            for i, n in zip(members, found, strict=True):
+                counts[i] = int(n)
+        return counts
 
     def read(self, keys: Sequence[str]) -> dict[str, int]:
-        values = self._call(self._client.mget, [self._key("g", k) for k in keys])
+        values = self._call("mget", [f"{self._slot('g')}:{k}" for k in keys])
         return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def bump(self, keys: Sequence[str]) -> None:
-        pipe = self._client.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(self._key("g", key))
-        self._call(pipe.execute)
+        self._call("bump", keys=[f"{self._slot('g')}:{k}" for k in keys])
 
     def claim(self, key: str, ttl: float, holder: str = "") -> bool:
         px = max(1, int(ttl * 1000))
-        return bool(self._call(self._client.set, self._key("v", key), json.dumps(holder), nx=True, px=px))
+        return bool(self._call("set", self._key("v", key), json.dumps(holder), nx=True, px=px))
 
     def swap(self, key: str, holder: str, new: str | None, ttl: float) -> bool:
         args = [json.dumps(holder), "" if new is None else json.dumps(new), max(1, int(ttl * 1000))]
-        return bool(self._call(self._swap, keys=[self._key("v", key)], args=args))
+        return bool(self._call("swap", keys=[self._key("v", key)], args=args))
 
     def release(self, key: str) -> None:
-        self._call(self._client.delete, self._key("v", key))
+        self._call("delete", self._key("v", key))
 
     def get(self, key: str) -> Any:
-        raw = self._call(self._client.get, self._key("v", key))
+        raw = self._call("get", self._key("v", key))
         return json.loads(raw) if raw else None
 
     def put(self, key: str, value: Any, ttl: float | None) -> None:
         px = None if ttl is None else max(1, int(ttl * 1000))
-        self._call(self._client.set, self._key("v", key), json.dumps(value), px=px)
+        self._call("set", self._key("v", key), json.dumps(value), px=px)
 
     def tally(self, key: str, now: float) -> int:
-        keys = [*self._tallies[:2], self._key("e", os.urandom(8).hex())]
+        keys = [*self._tallies[:2], self._events + os.urandom(8).hex()]
         args = [key, repr(now), EVENT_TTL]
 
         def resend() -> int:
-            return int(self._call(self._tally, keys=keys, args=args))
+            return int(self._call("tally", keys=keys, args=args))
 
-        return int(self._call(self._tally, keys=keys, args=args, _unknown=resend))
+        return int(self._call("tally", keys=keys, args=args, _unknown=resend))
 
     def annotate(self, key: str, detail: bytes) -> None:
         # Not for a tally a flush has just settled: nothing would delete it.
-        self._call(self._annotate, keys=[self._tallies[0], self._tallies[2]], args=[key, detail])
+        self._call("annotate", keys=[self._tallies[0], self._tallies[2]], args=[key, detail])
 
     def pending(self, limit: int) -> list[Pending]:
-        pipe = self._client.pipeline(transaction=True)
-        for name in self._tallies:
-            pipe.hgetall(name)
-        counts, lasts, details = self._call(pipe.execute)
+        counts, lasts, details = (_pairs(found) for found in self._call("pending", keys=list(self._tallies)))
         found = []
         for raw_key, raw_n in counts.items():
             n = int(raw_n)
@@ -208,12 +256,18 @@ class RedisStore(Store):
         args: list[Any] = []
         for key, n in amounts.items():
             args += (key, n)
-        self._call(self._settle, keys=list(self._tallies), args=args)
+        self._call("settle", keys=list(self._tallies), args=args)
 
     def clear(self) -> None:
+        # A Cluster's scan_iter walks every master; its delete splits the keys by slot.
         keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=1000))
         if keys:
-            self._call(self._client.delete, *keys)
+            self._call("delete", *keys)
 
     def close(self) -> None:
         pass
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    """HGETALL's reply inside a script: a flat list, name then value."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))

@@ -17,6 +17,7 @@ from formguard.models import SITE_WIDE, BlockRule, FormPolicy
 from formguard.store import get_store
 
 from .text import geoip_line, local_time, pad, parse_duration, width
+from .topology import write_topology
 
 
 class SwitchCommands(BaseCommand):
@@ -98,6 +99,7 @@ class SwitchCommands(BaseCommand):
             _("Block rules in force: %(bans)d blacklist, %(allows)d allowlist.") % {"bans": bans, "allows": allows}
         )
         self._status_of_store()
+        write_topology(self, get_store())
         provider = captcha.get_provider()
         if provider is None:
             self.stdout.write(self.style.WARNING(_("Captcha: off (no keys in FORMGUARD['CAPTCHA'])")))
