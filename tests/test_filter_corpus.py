@@ -1,0 +1,108 @@
+"""Issue 22's measure: the owner teaches the filter through the admin, and it keeps pitches and spam out.
+
+The labelled corpus (``tests/corpus``) goes through the demo's ``/contact/`` as each person's
+browser sends it (``tests/test_corpus_through_contact.send``), in two rounds:
+
+1. the "train" split, with the demo's defaults and no labels: what arrives is mailed to the
+   staff (and kept for a label), what a rule holds waits in the review inbox, what a rule
+   refuses is an incident with a sample of what was sent;
+2. the owner labels that round through the admin — each delivered or held message from the
+   inbox's one-click label buttons, each refused one from the incident log's label actions
+   (``tests/test_browser_review.py`` clicks the same buttons in chromium);
+3. the "test" split, which the filter has never seen, from new addresses.
+
+What reaches the staff's inbox is a mail to the demo's staff address; held, refused or sent to
+the other address is "kept out". The issue's targets, asserted on the test split: at least 95%
+of the spam and 90% of the sales pitches kept out, at least 99% of the customers delivered.
+"""
+
+import itertools
+from collections import Counter
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
+
+from formguard import learning, policies
+from formguard.models import FormPolicy, Incident, Label, Submission
+from tests.corpus import CLASSES, load, ng_words
+from tests.test_corpus_through_contact import send
+
+LABEL_OF = {"customers": Label.CUSTOMER, "pitches": Label.SALES, "spam": Label.SPAM}
+_ips = (f"203.0.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
+
+
+def _send_round(split, clock, mailoutbox):
+    """Send every item of ``split``; {class: [items that reached the staff's inbox]}, the clock after."""
+    reached = {name: [] for name in CLASSES}
+    for name in CLASSES:
+        for item in load(name, split):
+            clock += timezone.timedelta(minutes=3)
+            with time_machine.travel(clock, tick=False):
+                mails = len(mailoutbox)
+                send(item, next(_ips))
+            if len(mailoutbox) > mails and mailoutbox[-1].to == settings.CONTACT_STAFF_EMAILS:
+                reached[name].append(item)
+    return reached, clock
+
+
+def _label_through_the_admin(admin_client, split):
+    """The owner labels what the round left: rows in the inbox one by one, refusals in bulk."""
+    by_message = {item["message"].strip(): LABEL_OF[name] for name in CLASSES for item in load(name, split)}
+    labelled = Counter()
+    for submission in Submission.objects.all():
+        label = by_message.pop(submission.value("message").strip(), None)
+        if label is None:
+            continue
+        response = admin_client.post(f"/admin/formguard/submission/{submission.pk}/label/{label}/")
+        assert response.status_code == 302, response.status_code
+        labelled[label] += 1
+    chosen = {label: [] for label in Label}
+    for incident in Incident.objects.exclude(sample={}):
+        sent = (incident.sample.get("message") or "").strip()
+        match = next((m for m in by_message if sent and m.startswith(sent)), None)
+        if match is not None:
+            chosen[by_message.pop(match)].append(incident.pk)
+    for label, ids in chosen.items():
+        if ids:
+            response = admin_client.post(
+                "/admin/formguard/incident/", {"action": f"label_{label}", "_selected_action": ids}
+            )
+            assert response.status_code == 302, response.status_code
+            labelled[label] += len(ids)
+    return labelled, len(by_message)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_teaches_the_filter_and_it_keeps_pitches_and_spam_out(admin_client, mailoutbox, capsys):
+    policies.ensure_row("*")
+    FormPolicy.objects.filter(form_key="*").update(ng_words=ng_words())
+    policies.invalidate()
+    with override_settings(FORMGUARD=settings.DEMO_FORMGUARD, LANGUAGE_CODE="ja"):
+        first, clock = _send_round("train", timezone.now(), mailoutbox)
+        labelled, unlabelled = _label_through_the_admin(admin_client, "train")
+        counts = learning.get_model().label_counts()
+        second, _clock = _send_round("test", clock, mailoutbox)
+
+    kept_out = {name: len(load(name, "test")) - len(second[name]) for name in CLASSES}
+    with capsys.disabled():
+        print("\nTrain split, no labels yet, reached the staff:")
+        for name in CLASSES:
+            print(f"  {name:<10} {len(first[name]):>3} of {len(load(name, 'train')):>3}")
+        print(f"Labelled through the admin: {dict(labelled)} ({unlabelled} left no trace to label)")
+        print(f"The filter's model holds: {counts}")
+        print("Test split, after the labels:")
+        for name in CLASSES:
+            total = len(load(name, "test"))
+            print(f"  {name:<10} reached {len(second[name]):>3}, kept out {kept_out[name]:>3} of {total:>3}")
+        missed = [i["id"] for i in load("customers", "test") if i not in second["customers"]]
+        print("  customers kept out:", ", ".join(missed) or "-")
+        print("  pitches delivered:", ", ".join(i["id"] for i in second["pitches"]) or "-")
+        print("  spam delivered:", ", ".join(i["id"] for i in second["spam"]) or "-")
+
+    assert min(counts.values()) >= policies.get_policy("contact").filter_min_labels  # it acts
+    assert len(second["customers"]) >= 0.99 * len(load("customers", "test"))
+    assert kept_out["spam"] >= 0.95 * len(load("spam", "test"))
+    assert kept_out["pitches"] >= 0.90 * len(load("pitches", "test"))
