@@ -10,6 +10,7 @@ nobody who reads it. Everything a rule needs (the NG-word pattern) is compiled
 once per policy, which is rebuilt only when a policy row changes
 (``Policy.content_rules``). ``tests/corpus/`` measures the rules on both sides:
 customers' inquiries, sales pitches and spam (``python -m tests.corpus.measure``).
+What language a message is in, and what its sender reads, is ``languages.py``.
 """
 
 from __future__ import annotations

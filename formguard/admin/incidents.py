@@ -157,6 +157,8 @@ DETAIL_LABELS = {
     "kana_percent": _("share of kana among the letters (%)"),
     "field": _("field"),
     "links": _("links"),
+    "counted": _("links counted (the site's own and the sender's own site once each)"),
+    "foreign": _("visitor reads another language"),
     "markup": _("link markup"),
     "word": _("NG word"),
     "domain": _("domain"),
