@@ -10,6 +10,7 @@ nobody who reads it. Everything a rule needs (the NG-word pattern) is compiled
 once per policy, which is rebuilt only when a policy row changes
 (``Policy.content_rules``). ``tests/corpus/`` measures the rules on both sides:
 customers' inquiries, sales pitches and spam (``python -m tests.corpus.measure``).
+What language a message is in, and what its sender reads, is ``languages.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .languages import KANA_MIN_SHARE, UNKNOWN_VISITOR, Visitor, kana_share, written_in_japanese_kanji
 from .models import Reason, TrapAction
 from .traps import OWN_FIELDS, Finding
 
@@ -36,26 +39,20 @@ from .traps import OWN_FIELDS, Finding
 # ("We can boost your SEO ranking." 25, "网站优化排名提升到百度首页价格优惠欢迎咨询" 21).
 # tests/test_traps.py holds these examples, both kinds.
 JAPANESE_MIN_CHARS = 20
-# Hiragana and katakana (after NFKC, half-width katakana are full-width),
-# without の: Chinese spam inserts の for 的 to pass "any hiragana" filters.
-KANA = re.compile(r"[\u3041-\u306d\u306f-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-\u30fe]")
-# Below this share of kana among the letters (web and mail addresses left
-# out), a message is not Japanese: a pitch in English that ends in
-# 「よろしくお願いします。」 (4 %) or in Chinese with one を (2 %). Measured on
-# tests/corpus/: the spam that tries it is at 2–5 %, Japanese customers at
-# 7.7 % at the fewest (a kanji-only request ending in です), most above 30 %;
-# English customers who close with ありがとうございます are at 11–14 %.
-KANA_MIN_SHARE = 0.06
 # Where a link starts, wherever it is: links glued together with 、 or , or
 # between Japanese words (…/とhttp://…) are each counted. "www." right after
 # a scheme's // is the same link.
 URL = re.compile(r"https?://|(?<!//)www\.")
-# What a web or mail address is, for leaving it out of the kana share.
-ADDRESS = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Forum and HTML link markup: no inquiry typed by a person contains these.
 # (Attributes may come before href: <a target="_blank" href=…>.)
 LINK_MARKUP = re.compile(r"\[url[=\]]|<a\s[^<>]{0,500}?\bhref\b", re.IGNORECASE)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A link's host (after NFKC and casefolding), without a leading "www.".
+LINK_HOST = re.compile(r"(?:https?://|(?<!//)www\.)(?:www\.)?([\w.-]*)")
+# A line of a signature that holds an address: a short label ("e-mail:",
+# "mail:", "邮箱:", "メール:") and the address, nothing else. After NFKC, a
+# full-width colon is ":".
+CONTACT_LINE_MAX_CHARS = 12
 # Addresses that are never disposable, whatever a future data package says:
 # Chinese mainstream providers (many genuine customers write from qq.com),
 # Gmail, and Japanese mobile carriers.
@@ -144,13 +141,6 @@ def find_ng_word(pattern: re.Pattern[str], text: str) -> str | None:
     return None
 
 
-def kana_share(message: str) -> float:
-    """The share of kana among the letters of ``message`` (normalised), web and mail addresses left out."""
-    text = ADDRESS.sub(" ", message)
-    letters = sum(1 for char in text if char.isalpha())
-    return len(KANA.findall(text)) / letters if letters else 0.0
-
-
 def recipient_key(address: str) -> str | None:
     """An email address as the per-recipient counter knows it: a keyed hash, never the address.
 
@@ -209,6 +199,7 @@ class ContentRules:
     message_field: str
     email_field: str
     japanese_action: str
+    japanese_foreign_action: str
     links_action: str
     max_links: int
     ng_words_action: str
@@ -222,45 +213,75 @@ class ContentRules:
         copied = {f.name: getattr(policy, f.name) for f in fields(cls) if f.name != "ng_words"}
         return cls(ng_words=_ng_pattern(words), **copied)
 
-    def check(self, post: Mapping[str, str], ignored: Collection[str] = ()) -> list[Finding]:
-        """What the rules find in ``post``; ``ignored``: more fields no person types in (tokens)."""
+    def check(
+        self, post: Mapping[str, str], ignored: Collection[str] = (), visitor: Visitor | None = None
+    ) -> list[Finding]:
+        """What the rules find in ``post``; ``ignored``: more fields no person types in (tokens).
+
+        ``visitor``: who sent it (``Visitor.of(request)``); without it, the
+        page's language is the active one and the browser's are unknown.
+        """
+        visitor = visitor or Visitor(get_language() or "")
         message = normalize(post.get(self.message_field, "") or "")
+        typed = post.get(self.email_field, "") or ""
         found = [
-            self.check_japanese(message),
-            self.check_links(message),
+            self.check_japanese(message, visitor),
+            self.check_links(message, visitor, typed),
             self.check_ng_words(post, ignored),
-            self.check_sender(message, post.get(self.email_field, "") or ""),
+            self.check_sender(message, typed),
         ]
         return [f for f in found if f is not None]
 
-    def check_japanese(self, message: str) -> Finding | None:
+    def check_japanese(self, message: str, visitor: Visitor = UNKNOWN_VISITOR) -> Finding | None:
+        # The rule is for pitches in other languages sent to a Japanese page
+        # by senders whose browser asks for Japanese alone or names nothing;
+        # a visitor on the English page, or whose browser asks for the
+        # language the message is written in, is not asked to write
+        # Japanese: the policy's japanese_foreign_action (the captcha by
+        # default) instead of the rule's own action.
         if self.japanese_action == TrapAction.OFF:
             return None
         length = len("".join(message.split()))
         if length < JAPANESE_MIN_CHARS:
             return None
         share = kana_share(message)
-        if share >= KANA_MIN_SHARE:
+        if share >= KANA_MIN_SHARE or written_in_japanese_kanji(message):
+            return None
+        foreign = not visitor.reads_japanese or visitor.asks_for_language_of(message)
+        action = self.japanese_foreign_action if foreign else self.japanese_action
+        if action == TrapAction.OFF:
             return None
         return Finding(
             Reason.NOT_JAPANESE,
-            self.japanese_action,
+            action,
             _("Please write your message in Japanese."),
-            {"chars": length, "kana_percent": round(share * 100, 1), "field": self.message_field},
+            {
+                "chars": length,
+                "kana_percent": round(share * 100, 1),
+                "field": self.message_field,
+                "foreign": foreign,
+            },
         )
 
-    def check_links(self, message: str) -> Finding | None:
+    def check_links(self, message: str, visitor: Visitor = UNKNOWN_VISITOR, typed: str = "") -> Finding | None:
         if self.links_action == TrapAction.OFF or not message:
             return None
         markup = LINK_MARKUP.search(message)
         links = len(URL.findall(message))
-        if markup is None and links <= self.max_links:
+        # Links to the site's own pages (a customer naming three products)
+        # and to the sender's own site (a signature) count once each: a
+        # link spammer's links are to other sites.
+        address = normalize(typed).strip()
+        own = {visitor.host, address.rsplit("@", 1)[1] if EMAIL.match(address) else ""} - {""}
+        hosts = [host.strip(".") for host in LINK_HOST.findall(message)]
+        counted = sum(1 for host in hosts if host not in own) + len(own.intersection(hosts))
+        if markup is None and counted <= self.max_links:
             return None
         return Finding(
             Reason.LINKS,
             self.links_action,
             _("Please write at most %(count)d web addresses, as plain text.") % {"count": self.max_links},
-            {"links": links, "markup": bool(markup), "field": self.message_field},
+            {"links": links, "counted": counted, "markup": bool(markup), "field": self.message_field},
         )
 
     def check_ng_words(self, post: Mapping[str, str], ignored: Collection[str] = ()) -> Finding | None:
@@ -285,7 +306,7 @@ class ContentRules:
         address = normalize(typed).strip()
         if not EMAIL.match(address):
             return None
-        if address in message:
+        if _in_running_text(message, address):
             return Finding(
                 Reason.EMAIL_IN_MESSAGE,
                 self.sender_action,
@@ -301,6 +322,22 @@ class ContentRules:
                 {"domain": domain[:100], "field": self.email_field},
             )
         return None
+
+
+def _in_running_text(message: str, address: str) -> bool:
+    """Whether ``address`` is in a sentence of ``message``, not on a signature's contact line.
+
+    What the sender rule is for: a template that writes its reply address
+    into the text ("contact me at …", "ご連絡は…まで") whatever the form asks.
+    A customer's signature ("E-mail: …", "邮箱：…", the address on a line of
+    its own) is how people close a business letter, and is left alone.
+    """
+    for line in message.splitlines():
+        if address in line:
+            label = "".join(line.replace(address, " ").split()).strip(":-<>()[]（）【】「」")
+            if len(label) > CONTACT_LINE_MAX_CHARS:
+                return True
+    return False
 
 
 def _typed_values(post: Mapping[str, str], ignored: Collection[str]) -> Iterator[str]:

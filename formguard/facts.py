@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from . import captcha, confirm, geo, ratelimits, rules, traps
 from .attempt import Attempt
-from .content import ContentRules, recipient_key
+from .content import ContentRules, Visitor, recipient_key
 from .ip import network_text
 from .marks import shows_form_errors
 from .policies import Policy
@@ -88,7 +88,7 @@ def findings(attempt: Attempt) -> list[traps.Finding]:
                 policy.time_trap_max,
             ),
         ]
-    found += content_findings(policy, post)
+    found += content_findings(policy, post, Visitor.of(attempt.request))
     return [f for f in found if f is not None]
 
 
@@ -135,7 +135,9 @@ def token_fields() -> set[str]:
     return {confirm.FIELD, provider.response_field} if provider is not None else {confirm.FIELD}
 
 
-def content_findings(policy: PolicyValues, post: Mapping[str, str]) -> list[traps.Finding]:
+def content_findings(
+    policy: PolicyValues, post: Mapping[str, str], visitor: Visitor | None = None
+) -> list[traps.Finding]:
     # The captcha's answer and the confirm step's token are random text, which
     # can spell a short NG word.
-    return content_rules(policy).check(post, token_fields())
+    return content_rules(policy).check(post, token_fields(), visitor)

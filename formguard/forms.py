@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import captcha, traps
+from . import captcha, salesnotice, traps
 
 FIELD_NAME = "formguard"
 
@@ -141,6 +141,9 @@ def install_field(form: forms.BaseForm, request: HttpRequest | None) -> None:
     attempt = getattr(request, "formguard_attempt", None)
     if attempt is not None:
         remember_form(attempt.form_key, form)
+    # 営業お断り: the policy's notice first in the form (after remember_form:
+    # it is no field a visitor fills in).
+    salesnotice.install(form, request)
 
 
 class FormGuardFormMixin:

@@ -7,6 +7,9 @@ logs. The report says so, and its .eml carries in its body what mail headers
 cannot (the submitter's IP, country, time, user agent and text), so staff can
 send or attach it when they consult the center.
 
+What each report holds, and why the one for the center holds spam only:
+``reportrows``.
+
 Submitted names, email addresses and the like (``REPORT_PERSONAL_FIELDS``)
 are left out of every format unless asked for.
 
@@ -21,8 +24,8 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from defusedcsv import csv
@@ -31,60 +34,22 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from . import incidents
+from . import incidents, reportrows
 from .conf import conf
-from .models import NOT_SPAM_REASONS, ActionLog, Incident, Reason
-from .requesttext import shown, shown_data
+from .models import ActionLog, Incident, Label, Reason, Submission
+from .reportrows import Report, Sender, is_personal, local, period_for_day, sample, uncounted_message
+from .requesttext import shown
+
+# Kept here for the admin, the command and sites that import them from reports.
+__all__ = ["Report", "is_personal", "period_for_day", "uncounted_message"]
 
 MAX_SAMPLES = 30
 
 
-@dataclass
-class Sender:
-    ip_bucket: str
-    ip: str
-    country: str
-    first_seen: datetime
-    last_seen: datetime
-    count: int
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Report:
-    site: str
-    since: datetime
-    until: datetime
-    generated: datetime
-    form_key: str | None
-    include_personal: bool
-    spam_only: bool
-    total: int
-    totals: list[tuple[str, Any, int]]  # (reason, its label, translated when rendered, count)
-    senders: list[Sender]
-    samples: list[dict[str, Any]]
-    measures: list[ActionLog]
-    rows: list[Incident]
-    # Refusals not yet in the rows (0: exact; None: unknown, the store does not answer).
-    uncounted: int | None = 0
-
-
-def period_for_day(day: date) -> tuple[datetime, datetime]:
-    """A whole local day as an aware [since, until) pair."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, start + timedelta(days=1)
-
-
-def is_personal(field_name: str) -> bool:
-    lowered = field_name.lower()
-    return any(marker.lower() in lowered for marker in conf.REPORT_PERSONAL_FIELDS)
-
-
-def _sample(fields: dict[str, Any], include_personal: bool) -> dict[str, Any]:
-    """The fields of an incident's sample that a report shows, as it shows them."""
-    return shown_data({k: v for k, v in fields.items() if include_personal or not is_personal(k)}, multiline=True)
+_sample, _local = sample, local
+# Submissions the owner labelled spam, in the totals beside the refusals' reasons.
+LABELLED_SPAM = "labelled_spam"
 
 
 def build(
@@ -94,22 +59,20 @@ def build(
     form_key: str | None = None,
     include_personal: bool = False,
     site: str = "",
-    spam_only: bool = True,
+    spam_only: bool = False,
+    leave_out: Collection[str] = (),
 ) -> Report:
     """Collect the refusals seen in [since, until). Pending counts are flushed first.
 
     ``spam_only`` (the report for the consultation center): only submissions
-    (POSTs) refused for the sender's doing. Page views, and people's messages
-    refused by the close switch or a country rule, are not spam; closures are
-    listed with the measures taken.
+    with evidence of spam, and those the owner labelled spam
+    (``reportrows``); closures are listed with the measures taken. Otherwise
+    every refusal, and the submissions labelled spam or sales pitch.
+    ``leave_out``: keys (``reportrows.key``) of rows the owner left out.
     """
     uncounted = incidents.flush_for_reading(since=since - timedelta(seconds=conf.INCIDENT_WINDOW))
-    rows_qs = Incident.objects.filter(last_seen__gte=since, first_seen__lt=until, monitor_only=False)
-    if spam_only:
-        rows_qs = rows_qs.filter(method="POST").exclude(reason__in=NOT_SPAM_REASONS)
-    if form_key:
-        rows_qs = rows_qs.filter(form_key=form_key)
-    rows = list(rows_qs.order_by("first_seen", "pk"))
+    rows = reportrows.incidents(since, until, form_key, spam_only, leave_out)
+    labelled = reportrows.labelled(since, until, form_key, spam_only, leave_out)
 
     totals_by_reason: dict[str, int] = {}
     senders: dict[str, Sender] = {}
@@ -130,8 +93,17 @@ def build(
         sender.last_seen = max(sender.last_seen, row.last_seen)
         sender.country = sender.country or row.country
         sender.reasons[row.reason] = sender.reasons.get(row.reason, 0) + row.count
+    for submission in labelled:
+        if submission.label != Label.SPAM:
+            continue  # sales pitches are listed apart, never counted as spam
+        totals_by_reason[LABELLED_SPAM] = totals_by_reason.get(LABELLED_SPAM, 0) + 1
+        ip, at = submission.ip or "", submission.created
+        sender = senders.setdefault(ip, Sender(ip, ip, submission.country, at, at, 0))
+        sender.count += 1
+        sender.first_seen, sender.last_seen = min(sender.first_seen, at), max(sender.last_seen, at)
+        sender.reasons[LABELLED_SPAM] = sender.reasons.get(LABELLED_SPAM, 0) + 1
 
-    labels = dict(Reason.choices)
+    labels = {**dict(Reason.choices), LABELLED_SPAM: _("labelled spam by the owner")}
     totals = sorted(
         ((reason, labels.get(reason, reason), count) for reason, count in totals_by_reason.items()),
         key=lambda t: -t[2],
@@ -148,7 +120,21 @@ def build(
         }
         for row in rows
         if row.sample and _sample(row.sample, include_personal)
-    ][:MAX_SAMPLES]
+    ]
+    samples += [
+        {
+            "time": row.created,
+            "ip": row.ip or "",
+            "country": row.country,
+            "form_key": row.form_key,
+            "reason": labels[LABELLED_SPAM],
+            "user_agent": shown(row.user_agent),
+            "fields": _sample(reportrows.submitted(row), include_personal),
+        }
+        for row in labelled
+        if row.label == Label.SPAM
+    ]
+    samples = samples[:MAX_SAMPLES]
     measures = list(ActionLog.objects.filter(at__gte=since, at__lt=until).order_by("at"))
     if form_key:
         measures = [m for m in measures if m.target in (form_key, "*") or m.action in ("banned", "allowed", "lifted")]
@@ -168,25 +154,8 @@ def build(
         measures=measures,
         rows=rows,
         uncounted=uncounted,
+        labelled=labelled,
     )
-
-
-def uncounted_message(uncounted: int | None) -> str | None:
-    """What a reader is told when the counts it shows are not complete; None when they are."""
-    if uncounted == 0:
-        return None
-    if uncounted is None:
-        return str(
-            _(
-                "formguard's state store does not answer: refusals still waiting in it are not in these counts "
-                "(refusals meanwhile are counted straight into the log)."
-            )
-        )
-    return ngettext(
-        "%(count)d refusal is not in these counts yet: another process is still moving it into the log.",
-        "%(count)d refusals are not in these counts yet: another process is still moving them into the log.",
-        uncounted,
-    ) % {"count": uncounted}
 
 
 def _site_from_settings() -> str:
@@ -194,22 +163,19 @@ def _site_from_settings() -> str:
     return hosts[0] if hosts else "(this site)"
 
 
-def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-
 # The CSV's columns, in the order ``to_csv`` writes a row's cells, headed with
 # the incident log's own labels (``Incident``'s verbose names).
 CSV_FIELDS = (
     *("first_seen", "last_seen", "ip", "ip_bucket", "country", "form_key"),
-    *("reason", "count", "method", "path", "user_agent", "sample"),
+    *("reason", "count", "method", "path", "user_agent", "sample", "label"),
 )
 
 
 def _csv_heading(name: str) -> str:
     if name == "form_key":
         return str(_("form"))  # shorter than the model's "form key", as the CSV always said
-    return str(Incident._meta.get_field(name).verbose_name)
+    model = Submission if name == "label" else Incident
+    return str(model._meta.get_field(name).verbose_name)
 
 
 # A cell that starts with one of these is read by a spreadsheet as a formula
@@ -254,6 +220,20 @@ def to_csv(report: Report) -> bytes:
                 shown(row.path),
                 shown(row.user_agent),
                 json.dumps(sample, ensure_ascii=False) if sample else "",
+                "",
+            ]
+        )
+    for submission in report.labelled:
+        # What the owner labelled, apart from the refusals: spam, and sales pitches.
+        sample = _sample(reportrows.submitted(submission), report.include_personal)
+        writer.writerow(
+            _spreadsheet_safe(cell)
+            for cell in [
+                *(_local(submission.created), _local(submission.created), submission.ip or "", submission.ip or ""),
+                *(submission.country, submission.form_key, str(labels.get(submission.reason, submission.reason))),
+                *(1, "POST", shown(submission.path), shown(submission.user_agent)),
+                json.dumps(sample, ensure_ascii=False) if sample else "",
+                submission.get_label_display(),
             ]
         )
     message = uncounted_message(report.uncounted)
@@ -303,8 +283,24 @@ def to_json(report: Report) -> str:
                 "path": shown(row.path),
                 "user_agent": shown(row.user_agent),
                 "sample": _sample(row.sample, report.include_personal),
+                "label": "",
             }
             for row in report.rows
+        ],
+        # Submissions the owner labelled ("spam" or "sales"), apart from the refusals.
+        "labelled": [
+            {
+                "received": when(row.created),
+                "ip": row.ip,
+                "country": row.country,
+                "form_key": row.form_key,
+                "reason": row.reason,
+                "label": row.label,
+                "path": shown(row.path),
+                "user_agent": shown(row.user_agent),
+                "sample": _sample(reportrows.submitted(row), report.include_personal),
+            }
+            for row in report.labelled
         ],
         "measures": [
             {"at": when(m.at), "action": m.action, "target": m.target, "automatic": m.automatic, "detail": m.detail}

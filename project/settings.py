@@ -149,6 +149,8 @@ FORMGUARD = {
         # minutes; the form stays open (README "Under a flood").
         "flood_limit": "200/10m",
         "flood_close_minutes": 30,
+        # 営業お断り: a notice at the top of the form that form-sales tools read.
+        "sales_notice": True,
     },
 }
 if os.environ.get("FORMGUARD_STATE_PATH"):

@@ -160,18 +160,11 @@ def test_the_content_rules_on_the_corpus():
     tricks = {item["id"] for item in load("spam") if item["id"].startswith(("s-ng-", "s-links-"))}
     tricks |= {"s-a-target-blank", "s-bbcode", "s-en-yoroshiku", "s-zh-wo", "s-zh-no", "s-en-konnichiwa"}
     assert tricks <= caught["spam"]
-    # The customers the demo's rules refused before issue 22 are still refused, no fewer:
-    # the Japanese rule (English and Chinese customers, a kanji-only request), a signature with the
-    # sender's own address ("the address in the message"), three product links.
-    assert {
-        "ja-b2b-kanji-only",
-        "ja-signature-own-address",
-        "ja-three-product-links",
-        "en-ship",
-        "en-wholesale",
-        "en-use-old",
-        "zh-shanghai",
-        "zh-traditional",
-        "zh-business",
-    } <= caught["customers"]
-    assert {name: len(ids) for name, ids in caught.items()} == {"customers": 63, "pitches": 17, "spam": 64}
+    # Issue 22: a kanji-only request and a signature with the sender's own address are no longer
+    # caught; the English and Chinese customers still are, by the Japanese rule, which asks them for
+    # the captcha instead of refusing them when they read another language (test_traps.py); three
+    # product links are caught here, where the shop's host is unknown (not through /contact/).
+    assert not {"ja-b2b-kanji-only", "ja-b2b-kanji-quote2", "ja-local-delivery-kanji"} & caught["customers"]
+    assert not {"ja-signature-own-address", "ja-b2b-drawing", "ja-company-signature-full"} & caught["customers"]
+    assert {"ja-three-product-links", "en-ship", "zh-shanghai", "zh-business"} <= caught["customers"]
+    assert {name: len(ids) for name, ids in caught.items()} == {"customers": 56, "pitches": 17, "spam": 64}

@@ -24,29 +24,35 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from formguard import policies
-from formguard.models import FormPolicy
+from formguard.content import Visitor
+from formguard.models import FormPolicy, Reason
 from formguard.testing import captcha_solution, trap_fields
-from tests.corpus import CLASSES, LANGS, SPLITS, fields_of, load, ng_words, page_from_header
+from tests.corpus import CLASSES, LANGS, SPLITS, demo_rules, fields_of, load, ng_words, page_from_header, post_of
 
-# What reaches the staff TODAY, with the demo's defaults and no labels (measured on this corpus,
-# December 2026): the Japanese rule refuses nearly every English and Chinese customer and the
-# kanji-only requests, a signature with the sender's own address or three links refuse a few
-# more, while most sales pitches and the Japanese spam (scams, phishing, fake invoices) get
-# through. These numbers are a record, not a goal: the change for issue 22 replaces them with
-# its targets and asserts those instead --
-#   - with the demo's defaults and no labels, at least 99% of the customers reach the staff;
-#   - after the owner labels the "train" split through the admin, on the "test" split at least
-#     95% of the spam and 90% of the sales pitches stay out of the staff's inbox (held, refused
-#     or sent to another address) while at least 99% of the customers still arrive.
-TODAY = {"customers": 87, "pitches": 83, "spam": 39}
-TODAY_CUSTOMERS_BY_LANG = {"ja": 81, "en": 3, "zh": 3}
+# What reached the staff before issue 22, with the demo's defaults and no labels (measured on this
+# corpus, December 2026): the Japanese rule refused nearly every English and Chinese customer and
+# the kanji-only requests, a signature with the sender's own address or three links refused a few
+# more, while most sales pitches and the Japanese spam (scams, phishing, fake invoices) got through:
+#   customers 87, pitches 83, spam 39 (customers by language: ja 81, en 3, zh 3).
+# Issue 22 asks that at least 99% of the customers arrive. Now: the Japanese rule asks a visitor
+# who reads another language (the English page, or a browser that asks for the language the
+# message is written in) for the captcha instead of refusing, kanji-only Japanese is Japanese, a
+# signature's address and links to the shop's own pages or the sender's own site are left alone.
+# The price, measured here: the spam and pitches in English and Chinese that only the Japanese rule
+# caught now arrive when their sender solves the captcha (as every item here does); the rules
+# still find them (tests/test_corpus.py: the same 64 spam), and the owner-taught filter is what
+# keeps them out once the owner has labelled some. Spam caught by any other rule stays caught.
+NOW = {"customers": 150, "pitches": 93, "spam": 74}
+NOW_CUSTOMERS_BY_LANG = {"ja": 89, "en": 32, "zh": 29}
 
+# The shop's own site, to which its customers link (the corpus's product links).
+SHOP = "shop.example.jp"
 _ips = (f"198.51.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
 
 
 def browser_of(item):
     """A browser of the item's sender: its own cookies, its header, the language cookie if it chose a page."""
-    browser = Client(headers={"accept-language": item["accept_language"]})
+    browser = Client(headers={"accept-language": item["accept_language"]}, HTTP_HOST=SHOP)
     if page_from_header(item["accept_language"], default=settings.LANGUAGE_CODE) != item["page"]:
         browser.cookies[settings.LANGUAGE_COOKIE_NAME] = item["page"]
     return browser
@@ -69,7 +75,7 @@ def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
     policies.invalidate()
     delivered: dict[str, list[dict]] = {}
     clock = timezone.now()
-    with override_settings(FORMGUARD=settings.DEMO_FORMGUARD, LANGUAGE_CODE="ja"):
+    with override_settings(FORMGUARD=settings.DEMO_FORMGUARD, LANGUAGE_CODE="ja", ALLOWED_HOSTS=[SHOP]):
         for name in CLASSES:
             delivered[name] = []
             for item in load(name):
@@ -102,7 +108,15 @@ def test_the_corpus_through_the_contact_form(mailoutbox, capsys):
         refused = [i["id"] for i in load("customers") if i not in delivered["customers"]]
         print("  customers refused:", ", ".join(refused))
         print("  spam delivered:", ", ".join(i["id"] for i in delivered["spam"]))
-    assert reached == TODAY
+    assert reached == NOW
+    assert reached["customers"] >= 0.99 * len(load("customers"))
     customers = Counter(i["lang"] for i in delivered["customers"])
-    assert {lang: customers[lang] for lang in LANGS} == TODAY_CUSTOMERS_BY_LANG
-    assert {i["lang"] for i in delivered["spam"]} == {"ja"}  # the Japanese scams and phishing
+    assert {lang: customers[lang] for lang in LANGS} == NOW_CUSTOMERS_BY_LANG
+    # Spam that a rule other than the Japanese one catches (NG words, links, markup) stays out.
+    rules = demo_rules()
+    other = {
+        i["id"]
+        for i in load("spam")
+        if any(f.reason != Reason.NOT_JAPANESE for f in rules.check(post_of(i), visitor=Visitor("ja", None, SHOP)))
+    }
+    assert len(other) == 29 and not other & {i["id"] for i in delivered["spam"]}

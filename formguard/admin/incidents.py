@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import dashboard, durations, geo, incidents, reports, rules
+from .. import dashboard, durations, geo, incidents, reportrows, reports, rules
 from ..forms import FIELD_LABELS
 from ..models import Incident, Reason, TrapAction
 from ..ratelimits import format_rate
@@ -73,6 +74,44 @@ class ReportForm(forms.Form):
         return data
 
 
+# A row's key on the report page (reportrows.key): anything else sent is ignored.
+ROW_KEY = re.compile(r"^[is][0-9]{1,19}$")
+
+
+def _report_rows(report: reports.Report) -> list[dict[str, Any]]:
+    """The report's rows as the report page lists them, each with the key of its "leave out" checkbox."""
+    labels = dict(Reason.choices)
+    rows = [
+        {
+            "key": reportrows.key(row),
+            "time": row.first_seen,
+            "ip": row.ip,
+            "country": geo.country_name(row.country),
+            "form_key": row.form_key,
+            "reason": labels.get(row.reason, row.reason),
+            "count": row.count,
+            "label": "",
+            "text": IncidentAdmin.submitted(None, row),  # type: ignore[arg-type]
+        }
+        for row in report.rows
+    ]
+    rows += [
+        {
+            "key": reportrows.key(row),
+            "time": row.created,
+            "ip": row.ip or "",
+            "country": geo.country_name(row.country),
+            "form_key": row.form_key,
+            "reason": labels.get(row.reason, row.reason),
+            "count": 1,
+            "label": row.get_label_display(),
+            "text": IncidentAdmin.submitted(None, reportrows.submitted(row)),  # type: ignore[arg-type]
+        }
+        for row in report.labelled
+    ]
+    return rows
+
+
 def _table(values: dict[str, Any], labels: dict[str, Any] | None = None) -> str:
     """A JSON dict as a two-column table a person reads (the raw JSON is for exports)."""
     if not values:
@@ -119,6 +158,8 @@ DETAIL_LABELS = {
     "kana_percent": _("share of kana among the letters (%)"),
     "field": _("field"),
     "links": _("links"),
+    "counted": _("links counted (the site's own and the sender's own site once each)"),
+    "foreign": _("visitor reads another language"),
     "markup": _("link markup"),
     "word": _("NG word"),
     "domain": _("domain"),
@@ -190,9 +231,9 @@ class IncidentAdmin(FormGuardAdmin):
         return _table(detail, DETAIL_LABELS)
 
     @admin.display(description=_("submitted"))
-    def submitted(self, obj: Incident) -> str:
+    def submitted(self, obj: Incident | dict[str, Any]) -> str:
         # The start of what was sent, to spot a customer among the bots.
-        sample = obj.sample or {}
+        sample = obj if isinstance(obj, dict) else (obj.sample or {})
         text = str(sample.get("message") or next(iter(sample.values()), ""))
         return f"{text[:20]}…" if len(text) > 20 else text
 
@@ -259,6 +300,8 @@ class IncidentAdmin(FormGuardAdmin):
         data = form.cleaned_data
         since, _unused = reports.period_for_day(data["since"])
         _unused, until = reports.period_for_day(data["until"])
+        # The rows the owner left out on this page before sending (their keys).
+        leave_out = {k for k in request.GET.getlist("leave_out") if ROW_KEY.match(k)}
         report = reports.build(
             since,
             until,
@@ -266,7 +309,20 @@ class IncidentAdmin(FormGuardAdmin):
             include_personal=data["include_personal"],
             site=request.get_host(),
             spam_only=data["format"] in reports.SPAM_FORMATS,
+            leave_out=() if "show" in request.GET else leave_out,
         )
+        if "show" in request.GET:
+            # What the report would hold, row by row, for the owner to leave some out.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Report"),
+                "opts": self.model._meta,
+                "report_form": form,
+                "rows": _report_rows(report),
+                "left_out": leave_out,
+                "shown": True,
+            }
+            return TemplateResponse(request, "admin/formguard/report_form.html", context)
         fmt = data["format"]
         response = HttpResponse(reports.render(report, fmt), content_type=reports.FORMATS[fmt][0])
         if fmt != "html":

@@ -48,6 +48,7 @@ from .reasons import (
     FLOOD_REASON,
     FLOOD_REASON_RE,
     NOT_SPAM_REASONS,
+    SPAM_EVIDENCE,
     Reason,
     describe_reason,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "LINE_ID_RE",
     "Label",
     "NOT_SPAM_REASONS",
+    "SPAM_EVIDENCE",
     "OutsideCountry",
     "PHONE_RE",
     "QQ_NUMBER_RE",

@@ -40,8 +40,19 @@ class Reason(models.TextChoices):
 
 # Refusals that say nothing about the sender being a spammer: a closed form
 # refuses everyone, a country rule and an unreachable captcha or cache refuse
-# people too. Every other reason is the sender's doing (spam reports).
+# people too.
 NOT_SPAM_REASONS = frozenset({Reason.CLOSED, Reason.COUNTRY, Reason.CAPTCHA_UNAVAILABLE, Reason.CACHE_UNAVAILABLE})
+
+# What the report for the spam consultation center holds: submissions with
+# evidence of spam, and nothing else (docs/incidents.md). A filled honeypot, an
+# NG word, link spam (too many links to other sites, [url=] or <a href>
+# markup), a burst of POSTs and the automatic ban it earned; a submission the
+# owner labelled spam (``Submission.label``) is the last kind. Not "sent too
+# fast", a missing or bad time token, or a rate limit alone: a person who
+# types fast, reloads an old page or sends a quote request twice meets them.
+# An incident counts when its reason is here or when one of the other
+# findings on it ("also" in its detail) is.
+SPAM_EVIDENCE = frozenset({Reason.HONEYPOT, Reason.NG_WORDS, Reason.LINKS, Reason.BURST, Reason.AUTO_BANNED})
 
 # Automatic bans write their reason in this one machine form (stable, and
 # readable in logs and exports); the admin and reports show it translated.

@@ -45,7 +45,9 @@ def check_traps(attempt: Attempt) -> Verdict | None:
         # The content rules run again (CPU only); a rule that only asks for the
         # captcha was asked at the confirm step.
         findings = [
-            f for f in facts.content_findings(attempt.policy, attempt.submitted) if f.action != TrapAction.CHALLENGE
+            f
+            for f in facts.content_findings(attempt.policy, attempt.submitted, facts.Visitor.of(attempt.request))
+            if f.action != TrapAction.CHALLENGE
         ]
     else:
         findings = facts.findings(attempt) or [f for f in (_recipient_finding(attempt),) if f is not None]

@@ -69,7 +69,11 @@ class RecordCommands(BaseCommand):
         end = parse_moment(until or since, end=True)
         if end <= start:
             raise CommandError(_("--until must come after --since."))
-        report = reports.build(start, end, form_key=form, include_personal=include_personal, site=site)
+        # The formats for the consultation center hold spam only (reportrows).
+        spam_only = format in reports.SPAM_FORMATS
+        report = reports.build(
+            start, end, form_key=form, include_personal=include_personal, site=site, spam_only=spam_only
+        )
         data = reports.render(report, format)
         missing = reports.uncounted_message(report.uncounted)
         if missing:
