@@ -87,7 +87,16 @@ class FormPolicyAdmin(FormGuardAdmin):
         (None, {"fields": ["form_key", "enabled", "monitor_only"]}),
         (
             _("Emergency close"),
-            {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
+            {
+                "fields": [
+                    "closed",
+                    "closed_until",
+                    "closure_message_ja",
+                    "closure_message_en",
+                    "closed_message_ja",
+                    "closed_message_en",
+                ]
+            },
         ),
         (_("Captcha"), {"fields": ["captcha_required", "captcha_min_score", "captcha_difficulty"]}),
         (

@@ -45,8 +45,29 @@ class FormPolicy(ReviewFields, models.Model):
         blank=True,
         help_text=_("The form reopens by itself at this time. Empty: closed until reopened by hand."),
     )
-    closed_message_ja = models.TextField(_("closed message (Japanese)"), blank=True)
-    closed_message_en = models.TextField(_("closed message (English)"), blank=True)
+    # The standing texts: shown whenever this form is closed, by anyone or by formguard itself.
+    closed_message_ja = models.TextField(
+        _("closed message (Japanese)"),
+        blank=True,
+        help_text=_("Shown to Japanese visitors whenever this form is closed. Empty: a standard apology."),
+    )
+    closed_message_en = models.TextField(
+        _("closed message (English)"),
+        blank=True,
+        help_text=_("Shown to visitors who read English whenever this form is closed. Empty: a standard apology."),
+    )
+    # One closure's own words (``close --message``): they belong to that closure
+    # alone, so reopening or the next closure forgets them (``save`` and ``set_closed``).
+    closure_message_ja = models.TextField(
+        _("this closure's message (Japanese)"),
+        blank=True,
+        help_text=_("For this closure only, instead of the closed message below; forgotten when the form reopens."),
+    )
+    closure_message_en = models.TextField(
+        _("this closure's message (English)"),
+        blank=True,
+        help_text=_("For this closure only, instead of the closed message below; forgotten when the form reopens."),
+    )
 
     rate_limit = rate(
         _("rate limit"),
@@ -263,6 +284,12 @@ class FormPolicy(ReviewFields, models.Model):
         if self.is_site_wide:
             return str(_("Site-wide default"))
         return self.form_key
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.closed:
+            # A closure's own message ends with it (however the form was reopened).
+            self.closure_message_ja = self.closure_message_en = ""
+        super().save(*args, **kwargs)
 
     @property
     def is_site_wide(self) -> bool:
