@@ -248,3 +248,34 @@ def test_migrate_lists_every_guarded_form(django_db_setup):
         "plain",
         "two-step",
     }
+
+
+def test_close_and_reopen_in_one_click_from_the_list_and_the_dashboard(client, admin_client):
+    """Issue 23, item 6: one click closes a form (and one reopens it), from the list and the dashboard."""
+    from formguard.models import ActionLog
+
+    assert client.get("/contact/").status_code == 200
+    listing = admin_client.get("/admin/formguard/formpolicy/").content.decode()
+    # The button posts the list's own form (it carries the CSRF token) to the switch.
+    assert 'formaction="/admin/formguard/formpolicy/switch/close/"' in listing and 'value="contact"' in listing
+    response = admin_client.post("/admin/formguard/formpolicy/switch/close/", {"form_key": "contact"})
+    assert response.status_code == 302 and response["Location"] == "/admin/formguard/formpolicy/"
+    assert client.get("/contact/").status_code == 503
+    assert ActionLog.objects.filter(action="closed", target="contact", actor__contains="admin").exists()
+
+    dashboard = admin_client.get("/admin/formguard/incident/dashboard/").content.decode()
+    assert 'action="/admin/formguard/formpolicy/switch/open/"' in dashboard
+    assert 'action="/admin/formguard/formpolicy/switch/close/"' in dashboard  # every form, at once
+    back = admin_client.post(
+        "/admin/formguard/formpolicy/switch/open/",
+        {"form_key": "contact", "next": "/admin/formguard/incident/dashboard/"},
+    )
+    assert back["Location"] == "/admin/formguard/incident/dashboard/"
+    assert client.get("/contact/").status_code == 200
+    # A GET does nothing, and a link elsewhere is not followed.
+    assert admin_client.get("/admin/formguard/formpolicy/switch/close/").status_code == 405
+    away = admin_client.post(
+        "/admin/formguard/formpolicy/switch/close/", {"form_key": "*", "next": "https://evil.example/"}
+    )
+    assert away["Location"] == "/admin/formguard/formpolicy/"
+    assert client.get("/contact/").status_code == 503

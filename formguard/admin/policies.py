@@ -6,12 +6,16 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from .. import captcha, escalation, geo, policies
 from ..models import SITE_WIDE, CountryMode, FormPolicy
@@ -232,21 +236,54 @@ class FormPolicyAdmin(FormGuardAdmin):
                 self._escalations(request, [row.form_key])
         return super().change_view(request, object_id, form_url, extra_context)
 
+    # -- close and reopen in one click (the list and the dashboard) --
+
+    def get_urls(self) -> list:
+        switch = self.admin_site.admin_view(require_POST(self.switch_view))
+        return [path("switch/<str:how>/", switch, name="formguard_formpolicy_switch"), *super().get_urls()]
+
+    def switch_view(self, request: HttpRequest, how: str) -> HttpResponse:
+        """Close (until reopened) or reopen the posted ``form_key``, then back to the page the button was on."""
+        if not self.has_change_permission(request) or how not in ("close", "open"):
+            raise PermissionDenied
+        form_key, closing = request.POST.get("form_key", ""), how == "close"
+        row = FormPolicy.objects.filter(form_key=form_key).first()
+        if row is None:
+            self.message_user(request, gettext("No such form: %(form)s") % {"form": form_key}, messages.ERROR)
+        else:
+            self._as_user(request, lambda request: policies.set_closed(form_key, closing))
+            text = (gettext("Closed: %(form)s") if closing else gettext("Reopened: %(form)s")) % {"form": row}
+            self.message_user(request, text, messages.WARNING if closing else messages.SUCCESS)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:formguard_formpolicy_changelist")
+        return HttpResponseRedirect(back)
+
     @admin.display(description=_("state"))
     def state(self, obj: FormPolicy) -> str:
         now = timezone.now()
         state = policies.state_of(obj, now)
+        # Inside the list's own form (no nested form): the button posts it to the switch.
+        how = "open" if obj.is_closed_at(now) else "close"
+        button = format_html(
+            '<button type="submit" class="fg-switch button" formaction="{}" formmethod="post" '
+            'name="form_key" value="{}">{}</button>',
+            reverse("admin:formguard_formpolicy_switch", args=[how]),
+            obj.form_key,
+            gettext("Reopen") if how == "open" else gettext("Close now"),
+        )
         if state.closed:
-            return format_html('<strong class="fg-closed">{}</strong>', state.text)
+            return format_html('<strong class="fg-closed">{}</strong><br>{}', state.text, button)
         found = escalation.current(obj.form_key, now)
         if found is not None:
             return format_html(
-                '<span class="fg-open">{}</span><br><strong class="fg-escalated" title="{}">{}</strong>',
+                '<span class="fg-open">{}</span><br><strong class="fg-escalated" title="{}">{}</strong><br>{}',
                 state.text,
                 found.describe(),
                 gettext("captcha for everyone until %(time)s") % {"time": policies.local_time(found.until)},
+                button,
             )
-        return format_html('<span class="fg-open">{}</span>', state.text)
+        return format_html('<span class="fg-open">{}</span><br>{}', state.text, button)
 
     def _value(self, obj: FormPolicy, field: str) -> str:
         own = getattr(obj, field)
