@@ -135,7 +135,7 @@ class FormPolicyAdmin(FormGuardAdmin):
                 "fields": list(policies.FLOOD_FIELDS),
                 "description": _(
                     "When more submissions than the limit arrive from everyone together, formguard raises the bar "
-                    "instead of closing: every POST must pass the captcha and the bot traps refuse where they would "
+                    "instead of closing: every message must pass the captcha and the bot traps refuse where they would "
                     "ask for it. Customers still get through. The admins get one mail; it ends by itself."
                 ),
             },
