@@ -252,7 +252,8 @@ class FormPolicyAdmin(FormGuardAdmin):
             self.message_user(request, gettext("No such form: %(form)s") % {"form": form_key}, messages.ERROR)
         else:
             self._as_user(request, lambda request: policies.set_closed(form_key, closing))
-            text = (gettext("Closed: %(form)s") if closing else gettext("Reopened: %(form)s")) % {"form": row}
+            name = gettext("every form (site-wide)") if row.is_site_wide else row.form_key
+            text = (gettext("Closed: %(form)s") if closing else gettext("Reopened: %(form)s")) % {"form": name}
             self.message_user(request, text, messages.WARNING if closing else messages.SUCCESS)
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):

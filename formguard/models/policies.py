@@ -73,7 +73,7 @@ class FormPolicy(ReviewFields, models.Model):
 
     rate_limit = rate(
         _("rate limit"),
-        _("How many times one address may send this form, e.g. “5回/10分” (5 times in 10 minutes), “20回/1時間”."),
+        _("How many times one address may send this form, e.g. “5 per 10 minutes”, “20 per hour”."),
     )
     burst_count = inherited(
         models.PositiveIntegerField,
@@ -110,7 +110,7 @@ class FormPolicy(ReviewFields, models.Model):
     )
     ipv6_network_rate_limit = rate(
         _("rate limit per IPv6 network"),
-        _("How many times one IPv6 network may send this form, e.g. “20回/10分”."),
+        _("How many times one IPv6 network may send this form, e.g. “20 per 10 minutes”."),
     )
     ipv6_network_burst_count = inherited(
         models.PositiveIntegerField,
@@ -218,7 +218,7 @@ class FormPolicy(ReviewFields, models.Model):
     )
     links_action = action(
         _("links"),
-        _("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
+        _("More links than allowed below, or link markup ([url=…], an HTML link tag) anywhere in the message."),
     )
     max_links = inherited(models.PositiveIntegerField, _("links allowed in the message"))
     ng_words_action = action(_("NG words"), choices=TrapAction.choices)
@@ -238,7 +238,7 @@ class FormPolicy(ReviewFields, models.Model):
     recipient_limit = rate(
         _("messages per address"),
         _(
-            "Submissions with the same typed email address, from any IP, e.g. “3回/1日”; “なし” for no limit. "
+            "Submissions with the same typed email address, from any IP, e.g. “3 per day”; “none” for no limit. "
             "Stops a form's automatic reply from being used to mail strangers. Addresses are counted hashed."
         ),
         optional=True,
@@ -246,9 +246,9 @@ class FormPolicy(ReviewFields, models.Model):
     flood_limit = rate(
         _("flood limit"),
         _(
-            "Submissions to this form from all addresses together, e.g. “200回/10分”, counting only those that could "
+            "Submissions to this form from all addresses together, e.g. “200 per 10 minutes”, counting only those that could "
             "be a person's (sent from the form as shown, by an address not refused already). Over it, every "
-            "message must pass the captcha for the time below and the admins get one mail. “なし”: never."
+            "message must pass the captcha for the time below and the admins get one mail. “none”: never."
         ),
         optional=True,
     )
