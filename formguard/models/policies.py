@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
 from .inherited import action, inherited, outside_country, rate
 from .review_fields import ReviewFields
+
+STANDING_JA = _("Shown to Japanese visitors whenever this form is closed. Empty: a standard apology.")
+STANDING_EN = _("Shown to visitors who read English whenever this form is closed. Empty: a standard apology.")
+ONE_CLOSURE = _("For this closure only, instead of the closed message below; forgotten when the form reopens.")
+
+
+def closed_text(verbose_name: Any, help_text: Any) -> models.TextField:
+    """A text of the closed page, in one language; empty: the next one down (or the standard apology)."""
+    return models.TextField(verbose_name, blank=True, help_text=help_text)
 
 
 class FormPolicy(ReviewFields, models.Model):
@@ -48,28 +59,12 @@ class FormPolicy(ReviewFields, models.Model):
         help_text=_("The form reopens by itself at this time. Empty: closed until reopened by hand."),
     )
     # The standing texts: shown whenever this form is closed, by anyone or by formguard itself.
-    closed_message_ja = models.TextField(
-        _("closed message (Japanese)"),
-        blank=True,
-        help_text=_("Shown to Japanese visitors whenever this form is closed. Empty: a standard apology."),
-    )
-    closed_message_en = models.TextField(
-        _("closed message (English)"),
-        blank=True,
-        help_text=_("Shown to visitors who read English whenever this form is closed. Empty: a standard apology."),
-    )
+    closed_message_ja = closed_text(_("closed message (Japanese)"), STANDING_JA)
+    closed_message_en = closed_text(_("closed message (English)"), STANDING_EN)
     # One closure's own words (``close --message``): they belong to that closure
     # alone, so reopening or the next closure forgets them (``save`` and ``set_closed``).
-    closure_message_ja = models.TextField(
-        _("this closure's message (Japanese)"),
-        blank=True,
-        help_text=_("For this closure only, instead of the closed message below; forgotten when the form reopens."),
-    )
-    closure_message_en = models.TextField(
-        _("this closure's message (English)"),
-        blank=True,
-        help_text=_("For this closure only, instead of the closed message below; forgotten when the form reopens."),
-    )
+    closure_message_ja = closed_text(_("this closure's message (Japanese)"), ONE_CLOSURE)
+    closure_message_en = closed_text(_("this closure's message (English)"), ONE_CLOSURE)
 
     rate_limit = rate(
         _("rate limit"),
