@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -81,7 +81,7 @@ def delete_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
 class FormPolicyAdmin(FormGuardAdmin):
     form = FormPolicyForm
     # Few, short columns: the list fits 1280 px beside the admin's sidebar.
-    list_display = ["__str__", "state", "protection", "rate", "captcha", "countries"]
+    list_display = ["__str__", "state", "switch", "protection", "rate", "captcha", "countries"]
     list_display_links = ["__str__"]
     actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_selected]
     search_fields = ["form_key"]
@@ -264,34 +264,38 @@ class FormPolicyAdmin(FormGuardAdmin):
     def state(self, obj: FormPolicy) -> str:
         now = timezone.now()
         state = policies.state_of(obj, now)
+        if state.closed:
+            return format_html('<strong class="fg-closed">{}</strong>', state.text)
+        found = escalation.current(obj.form_key, now)
+        if found is not None:
+            return format_html(
+                '<span class="fg-open">{}</span><br><strong class="fg-escalated" title="{}">{}</strong>',
+                state.text,
+                found.describe(),
+                gettext("captcha for everyone until %(time)s") % {"time": policies.local_time(found.until)},
+            )
+        return format_html('<span class="fg-open">{}</span>', state.text)
+
+    @admin.display(description=_("switch"))
+    def switch(self, obj: FormPolicy) -> str:
         # Inside the list's own form (no nested form): the button posts it to the switch.
-        how = "open" if obj.is_closed_at(now) else "close"
-        button = format_html(
+        how = "open" if obj.is_closed_at(timezone.now()) else "close"
+        return format_html(
             '<button type="submit" class="fg-switch button" formaction="{}" formmethod="post" '
             'name="form_key" value="{}">{}</button>',
             reverse("admin:formguard_formpolicy_switch", args=[how]),
             obj.form_key,
-            gettext("Reopen") if how == "open" else gettext("Close now"),
+            # With a context: Django's own "Close" (閉じる, of a window) would win over formguard's.
+            gettext("Reopen") if how == "open" else pgettext("close the form", "Close"),
         )
-        if state.closed:
-            return format_html('<strong class="fg-closed">{}</strong><br>{}', state.text, button)
-        found = escalation.current(obj.form_key, now)
-        if found is not None:
-            return format_html(
-                '<span class="fg-open">{}</span><br><strong class="fg-escalated" title="{}">{}</strong><br>{}',
-                state.text,
-                found.describe(),
-                gettext("captcha for everyone until %(time)s") % {"time": policies.local_time(found.until)},
-                button,
-            )
-        return format_html('<span class="fg-open">{}</span><br>{}', state.text, button)
 
     def _value(self, obj: FormPolicy, field: str) -> str:
         own = getattr(obj, field)
         if obj.is_site_wide or own not in (None, ""):
             return describe_value(field, own) if own not in (None, "") else "—"
+        # fg-value: broken between words ("サイト全体:" / "5回/10分"), never a lone "し" of "なし".
         return format_html(
-            '<span class="fg-inherited" title="{}">{}</span>',
+            '<span class="fg-inherited fg-value" title="{}">{}</span>',
             inherited_text(field),
             gettext("site-wide: %(value)s") % {"value": describe_value(field, policies.site_value(field))},
         )
