@@ -138,6 +138,7 @@ def build(now: datetime | None = None) -> dict[str, Any]:
         "ban_count": bans.count(),
         "latest_bans": list(bans.order_by("-created_at")[:10]),
         "closed_forms": closed,
+        "site_closed": any(p.is_site_wide for p in closed),
         "escalated_forms": escalated,
         "week_total": recent.aggregate(total=Sum("count"))["total"] or 0,
         # Counted in formguard's store per ISO week, from every process: no

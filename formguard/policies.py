@@ -10,6 +10,7 @@ database read per request.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -87,7 +88,16 @@ INHERITED_FIELDS = (
     *FLOOD_FIELDS,
     *REVIEW_FIELDS,
 )
-_FIELDS = ("form_key", "closed", "closed_until", "closed_message_ja", "closed_message_en", *INHERITED_FIELDS)
+_FIELDS = (
+    "form_key",
+    "closed",
+    "closed_until",
+    "closed_message_ja",
+    "closed_message_en",
+    "closure_message_ja",
+    "closure_message_en",
+    *INHERITED_FIELDS,
+)
 
 
 @dataclass(frozen=True)
@@ -142,11 +152,12 @@ def ensure_row(form_key: str) -> FormPolicy:
 def _closure(row: dict[str, Any], scope: str) -> Closure | None:
     if not row.get("closed"):
         return None
+    # This closure's own message if it has one in that language, else the policy's standing text.
     return Closure(
         scope=scope,
         until=row.get("closed_until"),
-        message_ja=row.get("closed_message_ja") or "",
-        message_en=row.get("closed_message_en") or "",
+        message_ja=row.get("closure_message_ja") or row.get("closed_message_ja") or "",
+        message_en=row.get("closure_message_en") or row.get("closed_message_en") or "",
     )
 
 
@@ -186,11 +197,16 @@ def set_closed(
     closed: bool,
     *,
     until: datetime | None = None,
-    message: str | None = None,
+    message_ja: str = "",
+    message_en: str = "",
     automatic: str = "",
 ) -> FormPolicy:
     """Close or reopen a form (or with ``*``, every form), as admin and CLI do.
 
+    ``message_ja`` / ``message_en``: this closure's own words, each shown only
+    to visitors of its language; every closure starts without any (the
+    standing ``closed_message_*`` texts apply), so a message given once is not
+    shown again by the next closure, automatic or not.
     ``automatic``: why formguard itself does it (the flood breaker); the
     action log and the admins' mail say so.
     """
@@ -198,9 +214,7 @@ def set_closed(
     row._formguard_automatic = automatic
     row.closed = closed
     row.closed_until = until if closed else None
-    if message is not None:
-        # One message typed by an operator is shown to every visitor.
-        row.closed_message_ja = row.closed_message_en = message
+    row.closure_message_ja, row.closure_message_en = (message_ja, message_en) if closed else ("", "")
     row.save()
     # In the site's language and time zone, as the command line around it says it.
     from django.utils.translation import gettext as _
@@ -214,6 +228,15 @@ def set_closed(
     else:
         logger.warning(_("formguard: form %(form)r reopened"), {"form": form_key})
     return row
+
+
+# Kana, CJK ideographs and the iteration mark: what a Japanese text has and an English one has not.
+_JAPANESE = re.compile(r"[\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff\u3005]")
+
+
+def language_of(text: str) -> str:
+    """``"ja"`` for a text with any kana or kanji in it, else ``"en"``: whom a closure's message is for."""
+    return "ja" if _JAPANESE.search(text) else "en"
 
 
 @dataclass(frozen=True)

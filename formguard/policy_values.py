@@ -16,7 +16,7 @@ from django.utils.translation import get_language
 
 @dataclass(frozen=True)
 class Closure:
-    """Why and until when a form is closed."""
+    """Why and until when a form is closed, and what it says (per language; empty: the standard apology)."""
 
     scope: str  # "form" or "site"
     until: datetime | None
@@ -24,9 +24,8 @@ class Closure:
     message_en: str
 
     def message(self) -> str:
-        if (get_language() or "").startswith("ja"):
-            return self.message_ja or self.message_en
-        return self.message_en or self.message_ja
+        # Only in the visitor's language: a Japanese notice means nothing on the English page.
+        return self.message_ja if (get_language() or "").startswith("ja") else self.message_en
 
     def retry_after(self, now: datetime) -> int | None:
         if self.until is None:

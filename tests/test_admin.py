@@ -1,5 +1,7 @@
 """The admin: switches take effect on the next request; the admin is never guarded."""
 
+import re
+
 import pytest
 
 from formguard.models import SITE_WIDE, BlockRule, FormPolicy
@@ -100,12 +102,12 @@ def test_site_wide_row_needs_values(admin_client):
     assert "site-wide default needs a value" in response.content.decode()
 
 
-def test_the_list_has_one_way_to_close(client, admin_client):
-    """The actions; no per-row buttons, no editable boxes crowding the list."""
+def test_the_list_closes_by_action_or_one_button_without_editable_boxes(client, admin_client):
+    """The actions and one button a row (issue 23); no editable boxes crowding the list."""
     client.get("/contact/")
     page = admin_client.get("/admin/formguard/formpolicy/").content.decode()
     assert 'value="close_forms_1h"' in page
-    assert "fg_switch" not in page
+    assert page.count('class="fg-switch button"') == FormPolicy.objects.count()
     assert 'name="form-0-closed"' not in page
     assert admin_client.get("/admin/formguard/formpolicy/switch/").status_code == 302  # no such view: "not found"
 
@@ -249,3 +251,98 @@ def test_migrate_lists_every_guarded_form(django_db_setup):
         "quiet",
         "two-step",
     }
+
+
+def test_close_and_reopen_in_one_click_from_the_list_and_the_dashboard(client, admin_client):
+    """Issue 23, item 6: one click closes a form (and one reopens it), from the list and the dashboard."""
+    from formguard.models import ActionLog
+
+    assert client.get("/contact/").status_code == 200
+    listing = admin_client.get("/admin/formguard/formpolicy/").content.decode()
+    # The button posts the list's own form (it carries the CSRF token) to the switch.
+    assert 'formaction="/admin/formguard/formpolicy/switch/close/"' in listing and 'value="contact"' in listing
+    response = admin_client.post("/admin/formguard/formpolicy/switch/close/", {"form_key": "contact"})
+    assert response.status_code == 302 and response["Location"] == "/admin/formguard/formpolicy/"
+    assert client.get("/contact/").status_code == 503
+    assert ActionLog.objects.filter(action="closed", target="contact", actor__contains="admin").exists()
+
+    dashboard = admin_client.get("/admin/formguard/incident/dashboard/").content.decode()
+    assert 'action="/admin/formguard/formpolicy/switch/open/"' in dashboard
+    assert 'action="/admin/formguard/formpolicy/switch/close/"' in dashboard  # every form, at once
+    back = admin_client.post(
+        "/admin/formguard/formpolicy/switch/open/",
+        {"form_key": "contact", "next": "/admin/formguard/incident/dashboard/"},
+    )
+    assert back["Location"] == "/admin/formguard/incident/dashboard/"
+    assert client.get("/contact/").status_code == 200
+    # A GET does nothing, and a link elsewhere is not followed.
+    assert admin_client.get("/admin/formguard/formpolicy/switch/close/").status_code == 405
+    away = admin_client.post(
+        "/admin/formguard/formpolicy/switch/close/", {"form_key": "*", "next": "https://evil.example/"}
+    )
+    assert away["Location"] == "/admin/formguard/formpolicy/"
+    assert client.get("/contact/").status_code == 503
+
+
+RAW = re.compile(r"\b(?:429|503|403)\b|POST|\(seconds\)|（秒）|\d+/\d*[smhd]\b|（現在: ）|\(now: \)")
+
+
+def _owner_text(page: str) -> str:
+    """What the owner reads of a change form: its labels, help texts, options and values."""
+    form = page[page.index("<form") : page.rindex("</form>")]
+    form = re.sub(r'<input type="hidden"[^>]*>|<script.*?</script>', "", form, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", form) + " ".join(re.findall(r'(?:value|placeholder)="([^"]*)"', form))
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_policy_admin_speaks_the_owners_words(client, admin_client, language):
+    """Issue 23, item 6: no HTTP codes, rate syntax or seconds in front of the owner."""
+    client.get("/contact/")
+    for row in FormPolicy.objects.all():
+        page = admin_client.get(f"/admin/formguard/formpolicy/{row.pk}/change/", HTTP_ACCEPT_LANGUAGE=language)
+        found = RAW.findall(_owner_text(page.content.decode()))
+        assert not found, (row.form_key, found)
+    listing = admin_client.get("/admin/formguard/formpolicy/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert not RAW.findall(re.sub(r"<[^>]+>", " ", listing[listing.index('id="result_list"') :]))
+
+
+def test_rates_are_typed_and_shown_in_words(client, admin_client):
+    client.get("/contact/")
+    site = FormPolicy.objects.get(form_key=SITE_WIDE)
+    page = admin_client.get(f"/admin/formguard/formpolicy/{site.pk}/change/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert 'value="5回/10分"' in page.content.decode()
+    response = _change(
+        admin_client, site, rate_limit="10回/1時間", recipient_limit="なし", flood_limit="200 per 10 minutes"
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    site.refresh_from_db()
+    assert (site.rate_limit, site.recipient_limit, site.flood_limit) == ("10/h", "off", "200/10m")
+    assert _change(admin_client, site, rate_limit="5/10m").status_code == 302  # the old way still reads
+    refused = _change(admin_client, site, rate_limit="many")
+    assert refused.status_code == 200 and "Not a rate: “many”" in refused.content.decode()
+    # An empty site-wide list is said, not left blank after the colon.
+    row = FormPolicy.objects.get(form_key="contact")
+    page = admin_client.get(f"/admin/formguard/formpolicy/{row.pk}/change/", HTTP_ACCEPT_LANGUAGE="ja")
+    assert "サイト全体の設定に従う（現在: なし）" in page.content.decode()
+
+
+def test_contacts_and_the_action_log_in_plain_words(client, admin_client):
+    from formguard.models import AlternativeContact
+
+    AlternativeContact.objects.create(country="", kind="phone", value="03-1234-5678")
+    AlternativeContact.objects.create(country="CN", kind="qq", value="10000")
+    listing = admin_client.get("/admin/formguard/alternativecontact/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "その他すべての国: 電話 03-1234-5678" in listing and "中国 (CN): QQ 10000" in listing
+    assert "*:" not in listing
+    # The country is chosen by name, never typed as two letters.
+    add = admin_client.get("/admin/formguard/alternativecontact/add/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert re.search(r'<select name="country"[^>]*>', add) and '<option value="CH">スイス</option>' in add
+    refused = admin_client.post(
+        "/admin/formguard/alternativecontact/add/", {"country": "china", "kind": "phone", "value": "1", "order": "0"}
+    )
+    assert refused.status_code == 200 and AlternativeContact.objects.count() == 2
+
+    client.get("/contact/")
+    admin_client.post("/admin/formguard/formpolicy/switch/close/", {"form_key": "contact"})
+    log = admin_client.get("/admin/formguard/actionlog/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "フォームを停止" in log and "フォーム停止中" not in log

@@ -64,7 +64,7 @@ def test_closed_form_reopens_by_itself(client):
 
 def test_close_without_time_has_no_retry_after_and_shows_message(client):
     call_command("formguard", "close", "--form", "contact", "--message", "メンテナンス中です。お電話ください。")
-    response = client.get("/contact/")
+    response = client.get("/contact/", HTTP_ACCEPT_LANGUAGE="ja")
     assert response.status_code == 503
     assert "Retry-After" not in response
     assert "メンテナンス中です。お電話ください。" in response.content.decode()
@@ -162,3 +162,58 @@ def test_status_says_where_the_state_lives_and_whether_it_answers(capsys):
     with override_settings(FORMGUARD={"STATE_PATH": "/proc/formguard-dead/state.sqlite3"}):
         call_command("formguard", "status")
     assert "does not answer" in capsys.readouterr().out
+
+
+def _closed_page(client, language):
+    response = client.get("/contact/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 503
+    return response.content.decode()
+
+
+def test_a_closures_message_belongs_to_that_closure_in_its_language(client):
+    """Issue 23, item 2: ``close --message`` is that closure's, in the language it was written in."""
+    notice = "棚卸しのため本日はお休みします"
+    FormPolicy.objects.update_or_create(
+        form_key="contact", defaults={"closed_message_ja": "ただいま停止中です。", "closed_message_en": ""}
+    )
+    call_command("formguard", "close", "--form", "contact", "--message", notice)
+    assert notice in _closed_page(client, "ja")
+    english = _closed_page(client, "en")
+    assert notice not in english and "This form is closed for now" in english
+    # The owner's standing texts are kept as they were.
+    row = FormPolicy.objects.get(form_key="contact")
+    assert (row.closed_message_ja, row.closed_message_en) == ("ただいま停止中です。", "")
+
+    call_command("formguard", "open", "--form", "contact")
+    call_command("formguard", "close", "--form", "contact", "--for", "10m")
+    page = _closed_page(client, "ja")
+    assert notice not in page and "ただいま停止中です。" in page
+
+    # An English text goes to the English page only; --message-en says so outright.
+    call_command("formguard", "close", "--form", "contact", "--message", "Closed for stock-taking today.")
+    assert "Closed for stock-taking today." in _closed_page(client, "en")
+    assert "Closed for stock-taking today." not in _closed_page(client, "ja")
+    call_command(
+        "formguard", "close", "--form", "contact", "--message", "Inventory", "--lang", "ja", "--message-en", "Back soon"
+    )
+    assert "Inventory" in _closed_page(client, "ja") and "Back soon" in _closed_page(client, "en")
+
+
+def test_the_next_automatic_closure_does_not_repeat_an_operators_message(client):
+    from tests.test_traps import set_policy
+    from tests.test_under_a_flood import a_window_start, send_like_a_person
+
+    notice = "棚卸しのため本日はお休みします"
+    call_command("formguard", "close", "--form", "contact", "--message", notice, "--for", "1m")
+    assert notice in _closed_page(client, "ja")
+    # The closure ends by itself; later the flood breaker closes the form.
+    set_policy("*", flood_limit="5/10m", flood_close=True, flood_close_minutes=30)
+    from django.test import Client
+
+    visitor = Client(enforce_csrf_checks=True)
+    with time_machine.travel(a_window_start(600) + timedelta(hours=1), tick=False) as clock:
+        statuses = [send_like_a_person(visitor, clock).status_code for _ in range(14)]
+        assert statuses[-1] == 503, statuses
+        assert FormPolicy.objects.get(form_key="contact").closed
+        page = _closed_page(client, "ja")
+    assert notice not in page and "迷惑な送信が続いているため" in page

@@ -103,7 +103,7 @@ def test_the_admin_uploads_a_qr_code_and_the_hidden_page_shows_it(admin_client, 
     response = admin_client.post(
         "/admin/formguard/alternativecontact/add/",
         {
-            "country": "cn",
+            "country": "CN",  # chosen from the list of countries
             "kind": "wechat",
             "value": "example_shop",
             "hours": "",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import LazyTypedChoiceField
 
 from .. import geo, policies
 from ..models import SITE_WIDE, ActionLog, AlternativeContact, describe_reason
@@ -29,6 +34,24 @@ class AlternativeContactAdmin(FormGuardAdmin):
             },
         ),
     ]
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name != "country":
+            return super().formfield_for_dbfield(db_field, request, **kwargs)
+        # A chooser of country names in the reader's language (django-countries), not a
+        # free two-letter box where “china” became “ch”, Switzerland.
+        choices = [
+            ("", gettext("every other country")),
+            *countries,
+            (geo.UNKNOWN, geo.country_name(geo.UNKNOWN)),
+            (geo.PRIVATE, geo.country_name(geo.PRIVATE)),
+        ]
+        return LazyTypedChoiceField(
+            choices=choices,
+            required=False,
+            label=capfirst(db_field.verbose_name),
+            help_text=db_field.help_text,
+        )
 
     @admin.display(description=_("country"), ordering="country")
     def country_name(self, obj: AlternativeContact) -> str:

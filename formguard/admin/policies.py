@@ -6,12 +6,16 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext, ngettext
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from .. import captcha, escalation, geo, learning, policies
 from ..models import SITE_WIDE, CountryMode, FormPolicy
@@ -77,7 +81,7 @@ def delete_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
 class FormPolicyAdmin(FormGuardAdmin):
     form = FormPolicyForm
     # Few, short columns: the list fits 1280 px beside the admin's sidebar.
-    list_display = ["__str__", "state", "protection", "rate", "captcha", "countries"]
+    list_display = ["__str__", "state", "switch", "protection", "rate", "captcha", "countries"]
     list_display_links = ["__str__"]
     actions = [close_forms, close_forms_1h, close_forms_24h, reopen_forms, delete_selected]
     search_fields = ["form_key"]
@@ -87,7 +91,16 @@ class FormPolicyAdmin(FormGuardAdmin):
         (None, {"fields": ["form_key", "enabled", "monitor_only"]}),
         (
             _("Emergency close"),
-            {"fields": ["closed", "closed_until", "closed_message_ja", "closed_message_en"]},
+            {
+                "fields": [
+                    "closed",
+                    "closed_until",
+                    "closure_message_ja",
+                    "closure_message_en",
+                    "closed_message_ja",
+                    "closed_message_en",
+                ]
+            },
         ),
         (_("Captcha"), {"fields": ["captcha_required", "captcha_min_score", "captcha_difficulty"]}),
         (
@@ -122,7 +135,7 @@ class FormPolicyAdmin(FormGuardAdmin):
                 "fields": list(policies.FLOOD_FIELDS),
                 "description": _(
                     "When more submissions than the limit arrive from everyone together, formguard raises the bar "
-                    "instead of closing: every POST must pass the captcha and the bot traps refuse where they would "
+                    "instead of closing: every message must pass the captcha and the bot traps refuse where they would "
                     "ask for it. Customers still get through. The admins get one mail; it ends by itself."
                 ),
             },
@@ -223,6 +236,30 @@ class FormPolicyAdmin(FormGuardAdmin):
                 self._escalations(request, [row.form_key])
         return super().change_view(request, object_id, form_url, extra_context)
 
+    # -- close and reopen in one click (the list and the dashboard) --
+
+    def get_urls(self) -> list:
+        switch = self.admin_site.admin_view(require_POST(self.switch_view))
+        return [path("switch/<str:how>/", switch, name="formguard_formpolicy_switch"), *super().get_urls()]
+
+    def switch_view(self, request: HttpRequest, how: str) -> HttpResponse:
+        """Close (until reopened) or reopen the posted ``form_key``, then back to the page the button was on."""
+        if not self.has_change_permission(request) or how not in ("close", "open"):
+            raise PermissionDenied
+        form_key, closing = request.POST.get("form_key", ""), how == "close"
+        row = FormPolicy.objects.filter(form_key=form_key).first()
+        if row is None:
+            self.message_user(request, gettext("No such form: %(form)s") % {"form": form_key}, messages.ERROR)
+        else:
+            self._as_user(request, lambda request: policies.set_closed(form_key, closing))
+            name = gettext("every form (site-wide)") if row.is_site_wide else row.form_key
+            text = (gettext("Closed: %(form)s") if closing else gettext("Reopened: %(form)s")) % {"form": name}
+            self.message_user(request, text, messages.WARNING if closing else messages.SUCCESS)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = reverse("admin:formguard_formpolicy_changelist")
+        return HttpResponseRedirect(back)
+
     @admin.display(description=_("state"))
     def state(self, obj: FormPolicy) -> str:
         now = timezone.now()
@@ -239,12 +276,26 @@ class FormPolicyAdmin(FormGuardAdmin):
             )
         return format_html('<span class="fg-open">{}</span>', state.text)
 
+    @admin.display(description=_("switch"))
+    def switch(self, obj: FormPolicy) -> str:
+        # Inside the list's own form (no nested form): the button posts it to the switch.
+        how = "open" if obj.is_closed_at(timezone.now()) else "close"
+        return format_html(
+            '<button type="submit" class="fg-switch button" formaction="{}" formmethod="post" '
+            'name="form_key" value="{}">{}</button>',
+            reverse("admin:formguard_formpolicy_switch", args=[how]),
+            obj.form_key,
+            # With a context: Django's own "Close" (閉じる, of a window) would win over formguard's.
+            gettext("Reopen") if how == "open" else pgettext("close the form", "Close"),
+        )
+
     def _value(self, obj: FormPolicy, field: str) -> str:
         own = getattr(obj, field)
         if obj.is_site_wide or own not in (None, ""):
             return describe_value(field, own) if own not in (None, "") else "—"
+        # fg-value: broken between words ("サイト全体:" / "5回/10分"), never a lone "し" of "なし".
         return format_html(
-            '<span class="fg-inherited" title="{}">{}</span>',
+            '<span class="fg-inherited fg-value" title="{}">{}</span>',
             inherited_text(field),
             gettext("site-wide: %(value)s") % {"value": describe_value(field, policies.site_value(field))},
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -28,6 +30,9 @@ RATE_FIELDS = ("rate_limit", "ipv6_network_rate_limit", "recipient_limit", "floo
 
 def describe_value(field: str, value: Any) -> str:
     """A policy value as the owner reads it."""
+    if value in ("", None, "off"):
+        # Never an empty “(now: )” nor the stored word “off”.
+        return gettext("none")
     if field in RATE_FIELDS:
         return format_rate(value)
     if field in DURATION_FIELDS:
@@ -75,6 +80,58 @@ class DurationSecondsField(forms.CharField):
             ) from None
 
 
+# "5回/10分", "5 per 10 minutes", "5/10m": a count, then a period in words (``durations``).
+RATE_WORDS_RE = re.compile(r"^\s*(\d{1,9})\s*(?:回|件|times?)?\s*(?:/|per|／)\s*(\d*)\s*(\S+?)\s*$", re.IGNORECASE)
+OFF_WORDS = ("off", "なし", "オフ", "無し", "none")
+
+
+def parse_rate_words(text: str) -> str:
+    """A rate as the owner types it → the stored form (“5/10m”); ``ValueError`` otherwise."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if text.lower() in OFF_WORDS:
+        return "off"
+    match = RATE_WORDS_RE.match(text)
+    if not match:
+        raise ValueError(text)
+    count, number, unit = match.groups()
+    seconds = int(durations.parse(f"{number or 1}{unit}").total_seconds())
+    for letter in "dhm":
+        size = durations.UNITS[letter][0]
+        if seconds % size == 0:
+            return f"{count}/{seconds // size if seconds != size else ''}{letter}"
+    return f"{count}/{seconds}s"
+
+
+class RateField(forms.CharField):
+    """A rate in the database (“5/10m”), “5回/10分” / “5 per 10 minutes” in the form."""
+
+    def __init__(self, *, optional: bool = False, **kwargs: Any) -> None:
+        self.optional = optional
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "off":
+            return gettext("none")
+        return format_rate(value) if value else value
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        if not text:
+            return ""
+        try:
+            rate = parse_rate_words(text)
+            if rate == "off" and not self.optional:
+                raise ValueError(text)
+            if rate != "off":
+                parse_rate(rate)
+            return rate
+        except ValueError:
+            raise forms.ValidationError(
+                _("Not a rate: “%(text)s”. Write it like 5回/10分, 20回/1時間 or 100回/1日."),
+                params={"text": text},
+            ) from None
+
+
 class FormPolicyForm(forms.ModelForm):
     burst_window = DurationSecondsField(label=_("burst: window"), required=False)
     ban_duration = DurationSecondsField(label=_("first ban"), required=False)
@@ -113,6 +170,15 @@ class FormPolicyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in DURATION_FIELDS:
             self.fields[name].widget.attrs.update({"class": "fg-duration", "placeholder": "2時間 / 30日"})
+        for name in RATE_FIELDS:
+            model_field = FormPolicy._meta.get_field(name)
+            self.fields[name] = RateField(
+                optional=name in ("recipient_limit", "flood_limit"),
+                label=capfirst(model_field.verbose_name),
+                help_text=model_field.help_text,
+                required=False,
+                widget=forms.TextInput(attrs={"class": "fg-duration", "placeholder": "5回/10分"}),
+            )
         if (self.instance.form_key or "") == SITE_WIDE:
             return
         # On a form's row an empty value inherits: say what it inherits now.

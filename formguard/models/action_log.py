@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ActionLog(models.Model):
@@ -15,8 +16,9 @@ class ActionLog(models.Model):
     """
 
     class Action(models.TextChoices):
-        CLOSED = "closed", _("form closed")
-        REOPENED = "reopened", _("form reopened")
+        # What someone did (「フォームを停止」), not the state an incident names (「フォーム停止中」).
+        CLOSED = "closed", pgettext_lazy("action log", "form closed")
+        REOPENED = "reopened", pgettext_lazy("action log", "form reopened")
         BANNED = "banned", _("IP banned")
         ALLOWED = "allowed", _("IP allowlisted")
         LIFTED = "lifted", _("rule lifted")

@@ -45,7 +45,7 @@ RULE_ACTIONS = [c for c in TrapAction.choices if c[0] != TrapAction.FAKE_SUCCESS
 class CountryMode(models.TextChoices):
     OFF = "off", _("off")
     HIDE = "hide", _("hide the form")
-    BLOCK = "block", _("block (403)")
+    BLOCK = "block", _("block (a refusal page)")
     CHALLENGE = "challenge", _("require the captcha")
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .. import geo
 from .choices import validate_country
 
 # What an uploaded QR code may be: formguard does not depend on Pillow, so
@@ -77,7 +78,9 @@ class AlternativeContact(models.Model):
         max_length=2,
         blank=True,
         validators=[validate_country],
-        help_text=_("ISO code, e.g. CN. Empty: shown to visitors of every country without a row of their own."),
+        help_text=_(
+            "The country whose visitors see it. Empty: visitors of every country without a contact of their own."
+        ),
     )
     kind = models.CharField(_("channel"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
     value = models.CharField(
@@ -117,10 +120,12 @@ class AlternativeContact(models.Model):
         ordering = ["country", "order", "pk"]
 
     def __str__(self) -> str:
+        # Where it is shown in words: "中国 (CN)", or "every other country" rather than a bare “*”.
+        where = geo.country_label(self.country) if self.country else str(_("every other country"))
         if self.kind != self.Kind.TEXT:
-            return f"{self.country or '*'}: {self.get_kind_display()} {self.value}".rstrip()
+            return f"{where}: {self.get_kind_display()} {self.value}".rstrip()
         text = (self.text_ja or self.text_en or self.text_zh).strip().splitlines()
-        return f"{self.country or '*'}: {text[0][:60] if text else self.image_url}"
+        return f"{where}: {text[0][:60] if text else self.image_url}"
 
     def save(self, *args, **kwargs) -> None:
         self.country = self.country.strip().upper()

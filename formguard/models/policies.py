@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
 from .inherited import action, inherited, outside_country, rate
 from .review_fields import ReviewFields
+
+STANDING_JA = _("Shown to Japanese visitors whenever this form is closed. Empty: a standard apology.")
+STANDING_EN = _("Shown to visitors who read English whenever this form is closed. Empty: a standard apology.")
+ONE_CLOSURE = _("For this closure only, instead of the closed message below; forgotten when the form reopens.")
+
+
+def closed_text(verbose_name: Any, help_text: Any) -> models.TextField:
+    """A text of the closed page, in one language; empty: the next one down (or the standard apology)."""
+    return models.TextField(verbose_name, blank=True, help_text=help_text)
 
 
 class FormPolicy(ReviewFields, models.Model):
@@ -37,7 +48,9 @@ class FormPolicy(ReviewFields, models.Model):
     closed = models.BooleanField(
         _("closed"),
         default=False,
-        help_text=_("Emergency close: the form answers 503 and the site's view is not called."),
+        help_text=_(
+            "Emergency close: visitors see a “closed” page instead of the form, and nothing they send reaches you."
+        ),
     )
     closed_until = models.DateTimeField(
         _("closed until"),
@@ -45,34 +58,39 @@ class FormPolicy(ReviewFields, models.Model):
         blank=True,
         help_text=_("The form reopens by itself at this time. Empty: closed until reopened by hand."),
     )
-    closed_message_ja = models.TextField(_("closed message (Japanese)"), blank=True)
-    closed_message_en = models.TextField(_("closed message (English)"), blank=True)
+    # The standing texts: shown whenever this form is closed, by anyone or by formguard itself.
+    closed_message_ja = closed_text(_("closed message (Japanese)"), STANDING_JA)
+    closed_message_en = closed_text(_("closed message (English)"), STANDING_EN)
+    # One closure's own words (``close --message``): they belong to that closure
+    # alone, so reopening or the next closure forgets them (``save`` and ``set_closed``).
+    closure_message_ja = closed_text(_("this closure's message (Japanese)"), ONE_CLOSURE)
+    closure_message_en = closed_text(_("this closure's message (English)"), ONE_CLOSURE)
 
     rate_limit = rate(
         _("rate limit"),
-        _("POSTs allowed per IP per form, e.g. “5/10m”, “20/h”, “100/d”."),
+        _("How many times one address may send this form, e.g. “5 per 10 minutes”, “20 per hour”."),
     )
     burst_count = inherited(
         models.PositiveIntegerField,
-        _("burst: POSTs"),
-        _("An IP that sends more POSTs than this within the burst window is banned."),
+        _("burst: sends"),
+        _("An address that sends the form more often than this within the burst window is blocked."),
         minimum=1,
     )
-    burst_window = inherited(models.PositiveIntegerField, _("burst: window (seconds)"), minimum=1)
-    ban_duration = inherited(models.PositiveIntegerField, _("first ban (seconds)"), minimum=1)
+    burst_window = inherited(models.PositiveIntegerField, _("burst: window"), minimum=1)
+    ban_duration = inherited(models.PositiveIntegerField, _("first ban"), minimum=1)
     ban_growth = inherited(
         models.FloatField,
         _("ban growth factor"),
         _("Each repeat ban of the same IP lasts this many times longer than the last."),
         minimum=1.0,
     )
-    ban_max = inherited(models.PositiveIntegerField, _("longest ban (seconds)"), minimum=1)
+    ban_max = inherited(models.PositiveIntegerField, _("longest ban"), minimum=1)
     ban_lookback = inherited(
         models.PositiveIntegerField,
-        _("ban memory (seconds)"),
+        _("ban memory"),
         _(
-            "An earlier automatic ban makes the next one longer only if it ended within this many seconds "
-            "(2592000 = 30 days). After that a reassigned address starts again with the first ban."
+            "An earlier automatic ban makes the next one longer only if it ended within this time. "
+            "After that a reassigned address starts again with the first ban."
         ),
     )
     ipv6_network_prefix = inherited(
@@ -87,19 +105,19 @@ class FormPolicy(ReviewFields, models.Model):
     )
     ipv6_network_rate_limit = rate(
         _("rate limit per IPv6 network"),
-        _("POSTs allowed per IPv6 network per form, e.g. “20/10m”."),
+        _("How many times one IPv6 network may send this form, e.g. “20 per 10 minutes”."),
     )
     ipv6_network_burst_count = inherited(
         models.PositiveIntegerField,
-        _("burst per IPv6 network: POSTs"),
-        _("An IPv6 network that sends more POSTs than this within the burst window is banned as one."),
+        _("burst per IPv6 network: sends"),
+        _("An IPv6 network that sends the form more often than this within the burst window is blocked as one."),
         minimum=1,
     )
 
     captcha_required = inherited(
         models.BooleanField,
         _("captcha required"),
-        _("Every POST must pass the captcha (when a captcha provider is configured in settings)."),
+        _("Every message sent must pass the captcha (when a captcha is set up in settings)."),
     )
     captcha_min_score = inherited(
         models.FloatField,
@@ -120,17 +138,17 @@ class FormPolicy(ReviewFields, models.Model):
     )
     shared_ip_challenge = inherited(
         models.BooleanField,
-        _("shared addresses: captcha instead of 429"),
+        _("shared addresses: ask for the captcha instead of refusing"),
         _(
             "Schools, offices and mobile carriers put many people behind one address. When its rate limit "
-            "is reached, further POSTs from it must pass the captcha instead of being refused, up to the "
-            "ceiling below; then 429 and bans apply as usual."
+            "is reached, further messages from it must pass the captcha instead of being refused, up to the "
+            "ceiling below; past it they are refused, and the address blocked, as usual."
         ),
     )
     shared_ip_ceiling = inherited(
         models.PositiveIntegerField,
-        _("shared addresses: ceiling (POSTs per rate-limit window)"),
-        _("The most POSTs one address may send in one rate-limit window, captcha or not."),
+        _("shared addresses: most messages per rate-limit period"),
+        _("The most messages one address may send within one period of the rate limit, captcha or not."),
         minimum=1,
     )
 
@@ -139,7 +157,7 @@ class FormPolicy(ReviewFields, models.Model):
         _("country filter"),
         _(
             "Visitors from countries not allowed below: hide (the page shows other ways to reach you, "
-            "no form), block (403), or challenge (they must pass the captcha)."
+            "no form), block (a refusal page), or challenge (they must pass the captcha)."
         ),
         max_length=10,
         choices=CountryMode.choices,
@@ -170,12 +188,12 @@ class FormPolicy(ReviewFields, models.Model):
     )
     time_trap_min = inherited(
         models.PositiveIntegerField,
-        _("time trap: shortest time (seconds)"),
+        _("time trap: shortest time"),
         _("No person reads and fills in a form faster than this."),
     )
     time_trap_max = inherited(
         models.PositiveIntegerField,
-        _("time trap: longest time (seconds)"),
+        _("time trap: longest time"),
         _("A form open longer than this comes back asking to send it again, with the input kept."),
         minimum=60,
     )
@@ -195,7 +213,7 @@ class FormPolicy(ReviewFields, models.Model):
     )
     links_action = action(
         _("links"),
-        _("More links than allowed below, or [url=…] / <a href=…> anywhere in the message."),
+        _("More links than allowed below, or link markup ([url=…], an HTML link tag) anywhere in the message."),
     )
     max_links = inherited(models.PositiveIntegerField, _("links allowed in the message"))
     ng_words_action = action(_("NG words"), choices=TrapAction.choices)
@@ -215,7 +233,7 @@ class FormPolicy(ReviewFields, models.Model):
     recipient_limit = rate(
         _("messages per address"),
         _(
-            "Submissions with the same typed email address, from any IP, e.g. “3/d”; “off” for none. "
+            "Submissions with the same typed email address, from any IP, e.g. “3 per day”; “none” for no limit. "
             "Stops a form's automatic reply from being used to mail strangers. Addresses are counted hashed."
         ),
         optional=True,
@@ -223,9 +241,9 @@ class FormPolicy(ReviewFields, models.Model):
     flood_limit = rate(
         _("flood limit"),
         _(
-            "Submissions to this form from all IPs together, e.g. “200/10m”, counting only those that could "
+            "Submissions to this form from all addresses together, e.g. “200 per 10 minutes”, counting only those that could "
             "be a person's (sent from the form as shown, by an address not refused already). Over it, every "
-            "POST must pass the captcha for the time below and the admins get one mail. “off”: never."
+            "message must pass the captcha for the time below and the admins get one mail. “none”: never."
         ),
         optional=True,
     )
@@ -263,6 +281,12 @@ class FormPolicy(ReviewFields, models.Model):
         if self.is_site_wide:
             return str(_("Site-wide default"))
         return self.form_key
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.closed:
+            # A closure's own message ends with it (however the form was reopened).
+            self.closure_message_ja = self.closure_message_en = ""
+        super().save(*args, **kwargs)
 
     @property
     def is_site_wide(self) -> bool:

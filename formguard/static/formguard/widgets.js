@@ -3,7 +3,8 @@
  * Content-Security-Policy: script-src 'self' plus the provider's host).
  *
  * - ALTCHA (self-hosted): loads the vendored web component, its language
- *   file and its PBKDF2 worker from formguard's static files.
+ *   file and its PBKDF2 worker from formguard's static files; a challenge
+ *   that cannot be fetched does not keep the form from being sent.
  * - reCAPTCHA invisible and v3: get the token when the form is submitted,
  *   then submit again with form.requestSubmit(submitter), which runs the
  *   form's other submit handlers and keeps the pressed button's name=value
@@ -32,6 +33,27 @@
       widget.addEventListener("expired", function () {
         widget.reset();
       });
+      // The challenge is fetched only when the form is sent. Refused (the
+      // form closed, or this address banned, while the visitor typed) or
+      // unreachable, the widget would show an error and send nothing: the
+      // text would be lost. Send the form anyway; formguard answers the POST
+      // with its page (the reopening time or the ban, the other contacts and
+      // everything typed), or shows the form again with a captcha error.
+      var form = widget.closest("form");
+      var submitter = null;
+      if (form) {
+        form.addEventListener("submit", function (event) {
+          submitter = event.submitter || submitter;
+        }, true);
+        widget.addEventListener("statechange", function (event) {
+          if (!event.detail || event.detail.state !== "error" || form.dataset.fgSentAnyway) {
+            return;
+          }
+          form.dataset.fgSentAnyway = "1";
+          // In the error state the widget lets the submit through.
+          submitAgain(form, submitter);
+        });
+      }
     });
   }
 

@@ -38,7 +38,16 @@ class SwitchCommands(BaseCommand):
         close.add_argument(
             "--for", dest="duration", help=gettext_lazy("Reopen by itself after this long: 30m, 2h, 1d.")
         )
-        close.add_argument("--message", help=gettext_lazy("Text shown to visitors instead of the default."))
+        # -- a closure's own message (issue 23, item 2) --
+        close.add_argument(
+            "--message",
+            help=gettext_lazy(
+                "This closure's text for visitors of its language (Japanese if it has kana or kanji, "
+                "else English; or say --lang); forgotten when the form reopens."
+            ),
+        )
+        close.add_argument("--message-en", help=gettext_lazy("This closure's text for visitors who read English."))
+        close.add_argument("--lang", choices=["ja", "en"], help=gettext_lazy("The language of --message."))
 
         reopen = sub.add_parser("open", help=gettext_lazy("Reopen a form (default: the site-wide switch)."))
         reopen.add_argument("--form", default=SITE_WIDE, help=gettext_lazy("Form key; default: the site-wide switch."))
@@ -141,12 +150,31 @@ class SwitchCommands(BaseCommand):
             % {"form": form, "hint": hint}
         )
 
+    @staticmethod
+    def _closure_messages(message: str | None, message_en: str | None, lang: str | None) -> dict[str, str]:
+        """``--message`` (in its language) and ``--message-en`` as ``set_closed``'s arguments."""
+        texts = {"message_ja": "", "message_en": message_en or ""}
+        if message:
+            key = f"message_{lang or policies.language_of(message)}"
+            if texts[key]:
+                raise CommandError(_("--message is English here and --message-en too: give one English text."))
+            texts[key] = message
+        return texts
+
     def handle_close(
-        self, form: str, duration: str | None, message: str | None, create: bool = False, **options: Any
+        self,
+        form: str,
+        duration: str | None,
+        message: str | None,
+        create: bool = False,
+        message_en: str | None = None,
+        lang: str | None = None,
+        **options: Any,
     ) -> None:
         self._known_form(form, create=create)
         until = timezone.now() + parse_duration(duration) if duration else None
-        policies.set_closed(form, True, until=until, message=message)
+        texts = self._closure_messages(message, message_en, lang)
+        policies.set_closed(form, True, until=until, **texts)
         if form == SITE_WIDE:
             text = _("Every form closed until %(time)s.") if until else _("Every form closed until `formguard open`.")
         else:
