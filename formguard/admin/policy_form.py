@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import durations, geo, policies
 from ..models import SITE_WIDE, FormPolicy
-from ..ratelimits import format_rate
+from ..ratelimits import format_rate, parse_rate
 
 DURATION_FIELDS = (
     "burst_window",
