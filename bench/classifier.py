@@ -276,7 +276,7 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--worker", choices=("formguard", "sklearn", "growth"))
-    parser.add_argument("--kind", default="complement")
+    parser.add_argument("--kind", default="multinomial")
     args = parser.parse_args()
     if args.worker:
         work = {"formguard": worker_formguard, "sklearn": worker_sklearn, "growth": worker_growth}[args.worker]

@@ -48,6 +48,9 @@ _KANA = re.compile(r"[\u3041-\u306d\u306f-\u3096\u309d\u309e\u30a1-\u30fa\u30fc-
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN = re.compile(r"[a-z]")
+# A word of Latin-script text (after normalize(): lower case): a letter, or letters and
+# digits with inner apostrophes, dots or hyphens ("couldn't", "e-mail", "no.3").
+_WORD = re.compile(r"[a-z0-9][a-z0-9'.-]*[a-z0-9]|[a-z]")
 
 # Global free-mail providers; Japan's carriers and China's providers come from
 # formguard's data files (the same ones as the reply hints).
@@ -135,6 +138,7 @@ def features(sample: Sample) -> Counter[str]:
     text = text_of(sample)
     counts: Counter[str] = Counter()
     _add_ngrams(counts, text)
+    _add_words(counts, text)
     meta: list[str] = []
     meta.extend(_link_tokens(text))
     meta.extend(_sender_tokens(sample.email))
@@ -169,6 +173,18 @@ def _add_ngrams(counts: Counter[str], text: str) -> None:
     for size in (1, 2, 3):
         prefix = f"{size}:"
         counts.update({prefix + padded[i : i + size] for i in range(length - size + 1) if padded[i : i + size] != " "})
+
+
+def _add_words(counts: Counter[str], text: str) -> None:
+    # Beside the character n-grams, the words of Latin-script text and their pairs: where
+    # words are spaced, "free audit", "first page" or "order number" say more than the
+    # n-grams that cut them up. Present once per message, like the n-grams. Chinese and
+    # Japanese have no spaces and no such words: this adds nothing to them.
+    # Cross-validated on tests/corpus/'s train split (5 folds, docs/filter.md): with
+    # multinomial naive Bayes, 1 to 2 more pitches and spam kept out, no customer lost.
+    words = _WORD.findall(text)
+    counts.update({"w:" + word for word in words})
+    counts.update({f"w2:{first} {second}" for first, second in zip(words, words[1:], strict=False)})
 
 
 def _link_tokens(text: str) -> list[str]:

@@ -7,7 +7,8 @@ delivered needs its judgement. While any kind has fewer labels than the
 policy's ``filter_min_labels`` it only suggests: the scores are kept on the
 request (and on the submission the staff's mail keeps for labelling), nothing
 is acted on. It leans toward the customer (``classifier.decide``): a message is
-judged spam or a pitch only when those two together are very likely.
+judged spam or a pitch only when those two together are very likely, or spam
+when spam alone is likely.
 
 What a judgement does (``filter_spam_action`` / ``filter_sales_action``):
 deliver; tag (``request.formguard_tag``, read by ``formguard.mail.subject`` and
