@@ -32,7 +32,7 @@ def _demo_settings():
     ("switch", "heading", "said"),
     [
         (("close", "--form", "contact", "--for", "30m"), "#fg-closed", "再開する予定"),
-        (("ban", "127.0.0.1", "--for", "1h"), "h1", "ブロック"),
+        (("ban", "127.0.0.1", "--for", "1h"), "#fg-blocked", "ブロック"),
     ],
     ids=["closed", "banned"],
 )

@@ -12,7 +12,7 @@ from formguard.testing import trap_fields
 pytestmark = pytest.mark.django_db
 
 DEFAULT_JA = "営業・勧誘目的のご連絡はご遠慮ください。"
-NOTICE = re.compile(r'<p class="fg-sales-notice" role="note">(.*?)</p>', re.S)
+NOTICE = re.compile(r'<span class="fg-sales-notice" role="note">(.*?)</span>', re.S)
 
 
 def form_of(client, language="ja"):
