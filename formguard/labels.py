@@ -11,6 +11,7 @@ it on a relabel).
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import signals
@@ -21,6 +22,10 @@ def give(submission: Submission, label: str, by: str) -> bool:
     """Label ``submission``; False when it already had that label (nothing done)."""
     label = Label(label)
     with transaction.atomic():
+        # A write first (that changes nothing): SQLite ignores FOR UPDATE, and after a
+        # read it refuses the transaction's write at once ("database is locked") while
+        # another process writes, where a first write waits its turn.
+        Submission.objects.filter(pk=submission.pk).update(labelled_by=F("labelled_by"))
         row = Submission.objects.select_for_update().get(pk=submission.pk)
         previous = row.label
         if previous == label:

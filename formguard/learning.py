@@ -139,11 +139,12 @@ def sample_of(submission: Submission) -> Sample:
 
 
 def _locked_row() -> FilterModel:
-    """The site's row, created on first use, locked until the transaction ends."""
-    FilterModel.objects.get_or_create(name=SITE_MODEL)
+    """The site's row (``learn`` creates it first), locked until the transaction ends."""
     # SQLite ignores SELECT … FOR UPDATE and reads without a lock: a write first
     # takes its database lock (PostgreSQL's: the row's), so a second learner
-    # waits here until the first commits, then reads its counts.
+    # waits here until the first commits, then reads its counts. The write is
+    # the transaction's first statement: after a read, SQLite refuses the write
+    # at once ("database is locked") while another learner writes, not waiting.
     FilterModel.objects.filter(name=SITE_MODEL).update(updated=timezone.now())
     return FilterModel.objects.select_for_update().get(name=SITE_MODEL)
 
@@ -161,6 +162,8 @@ def _save(row: FilterModel, model: NaiveBayes) -> None:
 def learn(sender: Any, submission: Submission, label: str, previous: str = "", **kwargs: Any) -> None:
     """Learn a label as it is given; on a relabel, unlearn the one it had."""
     sample = sample_of(submission)
+    # The row exists before the transaction, whose first statement must be the write.
+    FilterModel.objects.get_or_create(name=SITE_MODEL)
     with transaction.atomic():
         row = _locked_row()
         model = _decode(row.model)
@@ -179,6 +182,7 @@ def labelled() -> list[tuple[Sample, str]]:
 def rebuild() -> dict[str, int]:
     """Learn every labelled submission again, from an empty model; the labels per class."""
     pairs = labelled()
+    FilterModel.objects.get_or_create(name=SITE_MODEL)
     with transaction.atomic():
         row = _locked_row()
         model = NaiveBayes()
