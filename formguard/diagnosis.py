@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import geo, rules
 from .attempt import Attempt, Verdict
@@ -39,6 +40,16 @@ FORWARDING_HEADERS = (
 READ_ONLY_CHECKS = (check_allowlist, check_closed, check_blacklist, check_country)
 
 
+# What a refusal looks like to the visitor, in the owner's words (not an HTTP status).
+_SEEN = {
+    200: gettext_lazy("the form comes back with a message"),
+    302: gettext_lazy("the visitor sees the usual thanks"),
+    403: gettext_lazy("the visitor sees the “access refused” page"),
+    429: gettext_lazy("the visitor is asked to wait and send again later"),
+    503: gettext_lazy("the visitor sees the “closed for now” page"),
+}
+
+
 def _describe(verdict: Verdict, attempt: Attempt) -> str:
     if verdict.allowed:
         if verdict.check == "allowlist":
@@ -60,11 +71,11 @@ def _describe(verdict: Verdict, attempt: Attempt) -> str:
             }
         return outcome
     if verdict.reason == Reason.COUNTRY and verdict.status == 200:
-        return _("form hidden, other ways to reach you shown (HTTP 200)")
-    return _("refused: %(reason)s (HTTP %(status)s)") % {
-        "reason": Reason(verdict.reason).label,
-        "status": verdict.status,
-    }
+        return _("form hidden, other ways to reach you shown")
+    seen = _SEEN.get(verdict.status)
+    if seen is None:
+        return _("refused: %(reason)s") % {"reason": Reason(verdict.reason).label}
+    return _("refused: %(reason)s; %(seen)s") % {"reason": Reason(verdict.reason).label, "seen": str(seen)}
 
 
 def describe_traps(policy: Policy, has_field: bool = True) -> str:
@@ -141,7 +152,7 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     outcomes = []
     keys = FormPolicy.objects.exclude(form_key="*").values_list("form_key", flat=True)
     views = discover_form_views()
-    methods = {"GET": _("opening the form (GET)"), "POST": _("sending it (POST)")}
+    methods = {"GET": _("opening the form"), "POST": _("sending it")}
     for form_key in keys:
         policy = get_policy(form_key)
         plain = form_key in views and not shows_form_errors(views[form_key])

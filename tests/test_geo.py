@@ -231,8 +231,8 @@ def test_geoip_command(geoip, client, capsys):
     out = capsys.readouterr().out
     assert "country: China (CN)" in out
     assert (
-        "contact: opening the form (GET): form hidden, other ways to reach you shown (HTTP 200) / "
-        "sending it (POST): refused: country (HTTP 403)" in out
+        "contact: opening the form: form hidden, other ways to reach you shown / "
+        "sending it: refused: country; the visitor sees the “access refused” page" in out
     )
     call_command("formguard", "geoip", JP_V4)
     assert "country: Japan (JP)" in capsys.readouterr().out

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import dashboard, durations, geo, incidents, reportrows, reports, rules
 from ..forms import FIELD_LABELS
+from ..marks import discover_form_keys
 from ..models import Incident, Reason, TrapAction
 from ..ratelimits import format_rate
 from .base import CountryFilter, FormGuardAdmin
@@ -62,10 +63,17 @@ class ReportForm(forms.Form):
             ("json", "JSON"),
         ],
     )
-    form_key = forms.CharField(label=_("form key"), required=False)
+    form_key = forms.ChoiceField(label=_("form"), required=False)
     include_personal = forms.BooleanField(
         label=_("include names, email addresses and other personal data"), required=False
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The forms the site has and the ones the log names, to choose from (a typed key
+        # that matches nothing gave an empty report).
+        keys = {*discover_form_keys(), *Incident.objects.values_list("form_key", flat=True).distinct()}
+        self.fields["form_key"].choices = [("", _("all forms")), *((key, key) for key in sorted(keys))]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -191,7 +199,12 @@ class IncidentAdmin(FormGuardAdmin):
     date_hierarchy = "first_seen"
     actions = [ban_incident_ips, *INCIDENT_LABEL_ACTIONS]  # labels: issue 22 (admin/review.py)
     exclude = ["detail", "sample"]
-    readonly_fields = ["country_label", "detail_table", "sample_table"]
+    readonly_fields = ["country_label", "monitor_only_text", "detail_table", "sample_table"]
+
+    @admin.display(description=_("monitor only"))
+    def monitor_only_text(self, obj: Incident) -> str:
+        # Words, not the admin's ✔/✘ icons.
+        return gettext("Yes: recorded, nothing was refused") if obj.monitor_only else gettext("No")
 
     @admin.display(description=_("country"))
     def country_label(self, obj: Incident) -> str:
@@ -256,10 +269,11 @@ class IncidentAdmin(FormGuardAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
-        extra = ("country_label", "detail_table", "sample_table")
+        extra = ("country_label", "monitor_only_text", "detail_table", "sample_table")
         fields = [f for f in super().get_fields(request, obj) if f not in extra]
-        # The country by name where its code was.
-        return [*("country_label" if f == "country" else f for f in fields), "detail_table", "sample_table"]
+        # The country by name where its code was, the mode in words where its box was.
+        named = {"country": "country_label", "monitor_only": "monitor_only_text"}
+        return [*(named.get(f, f) for f in fields), "detail_table", "sample_table"]
 
     def get_urls(self) -> list:
         return [
