@@ -8,7 +8,12 @@ from formguard.models import Incident
 @pytest.fixture
 def incident(db):
     return Incident.objects.create(
-        ip="203.0.113.5", ip_bucket="203.0.113.5", form_key="contact", reason="honeypot", monitor_only=True
+        ip="203.0.113.5",
+        ip_bucket="203.0.113.5",
+        form_key="contact",
+        reason="honeypot",
+        monitor_only=True,
+        method="POST",
     )
 
 
@@ -18,6 +23,8 @@ def test_an_incident_says_monitor_only_in_words(admin_client, incident):
     ).content.decode()
     assert "記録のみで、お断りはしていません" in page
     assert "icon-yes.svg" not in page and "icon-no.svg" not in page
+    # What the visitor was doing, not the HTTP method.
+    assert "送信する" in page and ">POST<" not in page
 
 
 def test_the_report_chooses_the_form_from_a_list(admin_client, incident):

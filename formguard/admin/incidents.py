@@ -199,7 +199,12 @@ class IncidentAdmin(FormGuardAdmin):
     date_hierarchy = "first_seen"
     actions = [ban_incident_ips, *INCIDENT_LABEL_ACTIONS]  # labels: issue 22 (admin/review.py)
     exclude = ["detail", "sample"]
-    readonly_fields = ["country_label", "monitor_only_text", "detail_table", "sample_table"]
+    readonly_fields = ["country_label", "monitor_only_text", "method_text", "detail_table", "sample_table"]
+
+    @admin.display(description=_("what the visitor did"))
+    def method_text(self, obj: Incident) -> str:
+        # What the visitor was doing, not the HTTP method.
+        return {"GET": gettext("opening the form"), "POST": gettext("sending it")}.get(obj.method, obj.method)
 
     @admin.display(description=_("monitor only"))
     def monitor_only_text(self, obj: Incident) -> str:
@@ -269,10 +274,10 @@ class IncidentAdmin(FormGuardAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_fields(self, request: HttpRequest, obj: Incident | None = None) -> list[str]:
-        extra = ("country_label", "monitor_only_text", "detail_table", "sample_table")
+        extra = ("country_label", "monitor_only_text", "method_text", "detail_table", "sample_table")
         fields = [f for f in super().get_fields(request, obj) if f not in extra]
         # The country by name where its code was, the mode in words where its box was.
-        named = {"country": "country_label", "monitor_only": "monitor_only_text"}
+        named = {"country": "country_label", "monitor_only": "monitor_only_text", "method": "method_text"}
         return [*(named.get(f, f) for f in fields), "detail_table", "sample_table"]
 
     def get_urls(self) -> list:
