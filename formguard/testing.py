@@ -33,12 +33,20 @@ With the self-hosted captcha, a test's POST can carry a solution, made with
 the site's own key (an easy challenge, solved in a few milliseconds)::
 
     client.post("/contact/", {**data, **formguard.testing.captcha_solution("contact")})
+
+Both read the form's policy from the database: in an ``async def`` test (Django's
+``AsyncClient``) await their async forms, as Django's own ORM has ``aget()``::
+
+    data = {**INQUIRY, **await formguard.testing.atrap_fields("contact")}
+    await async_client.post("/contact/", data)
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+
+from asgiref.sync import sync_to_async
 
 from django.conf import settings
 from django.test.utils import override_settings
@@ -47,7 +55,15 @@ from . import generations, incidents, middleware, refusal, rules
 from .conf import conf
 from .store import StoreUnavailable, get_store
 
-__all__ = ["FormGuardTestMixin", "captcha_solution", "disabled", "reset", "trap_fields"]
+__all__ = [
+    "FormGuardTestMixin",
+    "acaptcha_solution",
+    "atrap_fields",
+    "captcha_solution",
+    "disabled",
+    "reset",
+    "trap_fields",
+]
 
 
 def reset() -> None:
@@ -119,3 +135,13 @@ def trap_fields(form_key: str, *, age: float | None = None) -> dict[str, str]:
     # step gives the same token as a form served ``age`` seconds ago.
     token = signing.Signer.sign(signer, f"t{signer.sep}{issued}")
     return {HONEYPOT_FIELD: "", TIME_FIELD: token}
+
+
+async def atrap_fields(form_key: str, *, age: float | None = None) -> dict[str, str]:
+    """``trap_fields`` for an async test: the policy is read in a thread, as Django's async ORM reads."""
+    return await sync_to_async(trap_fields)(form_key, age=age)
+
+
+async def acaptcha_solution(form_key: str) -> dict[str, str]:
+    """``captcha_solution`` for an async test (the policy and the key are read in a thread)."""
+    return await sync_to_async(captcha_solution)(form_key)
