@@ -26,4 +26,3 @@ async def test_an_async_test_sends_the_demo_form_with_atrap_fields_and_acaptcha_
     assert response.status_code == 302
     assert response["Location"] == "/contact/thanks/"
     assert len(mailoutbox) == 1
-

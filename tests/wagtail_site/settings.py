@@ -1,0 +1,20 @@
+"""Settings of the Wagtail test site: the suite's settings plus Wagtail and its form builder."""
+
+from tests.settings import *  # noqa: F403
+
+INSTALLED_APPS = [
+    *INSTALLED_APPS,  # noqa: F405
+    "wagtail.contrib.forms",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.images",
+    "wagtail.documents",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "tests.wagtail_site",
+]
+ROOT_URLCONF = "tests.wagtail_site.urls"
+WAGTAIL_SITE_NAME = "formguard test shop"
+WAGTAILADMIN_BASE_URL = "http://testserver"
