@@ -47,7 +47,6 @@ import contextlib
 import time
 
 from asgiref.sync import sync_to_async
-
 from django.conf import settings
 from django.test.utils import override_settings
 
