@@ -29,6 +29,15 @@ status=0
 echo "== formguard tests on SQLite + the embedded store"
 "$PY" -m pytest -m "not services" "$@" || status=$?
 
+# The Wagtail test site runs with settings of its own (Wagtail's apps and URLs).
+if "$PY" -c "import wagtail" 2>/dev/null; then
+    echo "== formguard on a Wagtail form page (tests/wagtail_site)"
+    "$PY" -m pytest --ds tests.wagtail_site.settings tests/wagtail_site "$@" || status=$?
+else
+    echo "== Wagtail tests skipped: wagtail is not installed (pip install -r requirements.txt)"
+    [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
+fi
+
 echo "== ruff"
 "$PY" -m ruff check . && "$PY" -m ruff format --check . || status=1
 
