@@ -18,3 +18,5 @@ INSTALLED_APPS = [
 ROOT_URLCONF = "tests.wagtail_site.urls"
 WAGTAIL_SITE_NAME = "formguard test shop"
 WAGTAILADMIN_BASE_URL = "http://testserver"
+# formguard's refusal pages in the site's own frame.
+FORMGUARD = {**FORMGUARD, "BASE_TEMPLATE": "wagtail_site/base.html"}  # noqa: F405

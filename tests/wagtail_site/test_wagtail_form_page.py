@@ -32,6 +32,10 @@ _ips = (f"198.51.100.{n}" for n in itertools.count(10))
 
 @pytest.fixture
 def page():
+    return make_form_page()
+
+
+def make_form_page():
     """The form page as an editor makes it in Wagtail's admin: three fields, mailed to the staff."""
     home = Page.objects.get(depth=2)  # the root page of Wagtail's default site
     page = home.add_child(
