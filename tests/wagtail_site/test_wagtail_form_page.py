@@ -91,8 +91,11 @@ def test_a_person_s_message_is_stored_and_mailed_as_wagtail_does_with_the_traps_
 def test_a_flood_from_one_address_is_limited_then_banned(page, mailoutbox, frozen_clock):
     set_policy(rate_limit="3/m", burst_count=5, burst_window=60)
     ip = "203.0.113.7"
-    statuses = [post(INQUIRY, ip=ip).status_code for _ in range(6)]
-    assert statuses == [200, 200, 200, 429, 429, 403]
+    responses = [post(INQUIRY, ip=ip) for _ in range(6)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429, 403]
+    limited = responses[3]
+    assert int(limited["Retry-After"]) > 0
+    assert INQUIRY["message"] in limited.content.decode()  # formguard's page keeps what was typed
     assert BlockRule.objects.filter(network__startswith=ip).exists()
     # Banned: the page itself is refused now, and only the first three were stored and mailed.
     assert Client().get("/inquiry/", REMOTE_ADDR=ip).status_code == 403
@@ -138,3 +141,25 @@ def test_a_held_message_is_neither_stored_nor_mailed_until_released_from_the_adm
 
     admin_client.post(f"/admin/formguard/submission/{held.pk}/release/", follow=True)
     assert FormSubmission.objects.count() == 1 and len(mailoutbox) == 1
+
+
+def test_the_captcha_is_in_the_form_wagtail_builds_served_from_the_page_and_checked(page, mailoutbox, settings):
+    import altcha
+
+    settings.FORMGUARD = {**settings.FORMGUARD, "CAPTCHA": {"PROVIDER": "altcha", "SECRET_KEY": "k" * 64}}
+    set_policy(captcha_required=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="ja")
+    shown = client.get("/inquiry/").content.decode()
+    assert '<altcha-widget class="fg-captcha" name="altcha" challenge="/inquiry/?formguard=altcha-challenge"' in shown
+    # The widget asks the page itself for a challenge: answered by formguard, not by Wagtail.
+    challenge = client.get("/inquiry/?formguard=altcha-challenge")
+    assert challenge["Content-Type"] == "application/json"
+    challenge = altcha.Challenge.from_dict(challenge.json())
+
+    unsolved = post(INQUIRY)
+    assert "<altcha-widget" in unsolved.content.decode() and INQUIRY["message"] in unsolved.content.decode()
+    assert FormSubmission.objects.count() == 0 and mailoutbox == []
+
+    solution = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+    assert "お問い合わせありがとうございました。" in post({**INQUIRY, "altcha": solution}).content.decode()
+    assert FormSubmission.objects.get().form_data == INQUIRY and len(mailoutbox) == 1
