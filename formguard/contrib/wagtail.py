@@ -74,7 +74,7 @@ class GuardedFormPageMixin:
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return serve(request, *args, **kwargs)
 
-        guard_form(self.formguard_form_key(), form_errors=True, success_url=self.url)(view)  # type: ignore[attr-defined]
+        guard_form(self.formguard_form_key(), form_errors=True)(view)
         setattr(view, FAKES_SUCCESS_ATTRIBUTE, True)
         return view
 
@@ -112,7 +112,7 @@ class GuardedFormPageMixin:
         form = super().get_form(*args, **kwargs)  # type: ignore[misc]
         request = getattr(self, "_formguard_request", None)
         if request is None:
-            return form  # the editor's preview: no visitor to judge
+            return form  # built outside serve() (Wagtail's preview context): no visitor to judge
         install_field(form, request)
         _leave_out_own_fields(form)
         return form
