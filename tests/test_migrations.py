@@ -17,6 +17,16 @@ from formguard.models import ActionLog, BlockRule, FormPolicy
 
 SQUASHED = ("formguard", "0001_squashed_0013_closure_messages")
 LAST_REPLACED = ("formguard", "0013_closure_messages")
+REPLACED = [name for app, name in MigrationLoader(None, ignore_no_migrations=True).disk_migrations[SQUASHED].replaces]
+
+
+def site_stopped_at(name):
+    """The database of a site that installed formguard up to ``name``: those tables, those
+    django_migrations rows, nothing of the squash. The names recorded, in order."""
+    MigrationExecutor(connection).migrate([("formguard", name)])
+    recorder = MigrationRecorder(connection)
+    recorder.migration_qs.filter(app="formguard").exclude(name__in=REPLACED[: REPLACED.index(name) + 1]).delete()
+    return sorted(name for app, name in recorder.applied_migrations() if app == "formguard")
 
 
 def models_built_by(loader, node):
@@ -51,14 +61,7 @@ def test_the_squashed_migration_builds_the_models_the_old_ones_build():
 @pytest.mark.django_db(transaction=True)
 def test_a_site_on_0007_migrates_forward_and_keeps_its_rows():
     at_0007 = ("formguard", "0007_action_log_actor_and_until")
-    executor = MigrationExecutor(connection)
-    executor.migrate([at_0007])
-    # The django_migrations table of a site that installed formguard up to 0007:
-    # the seven migrations, nothing of the squash.
-    recorder = MigrationRecorder(connection)
-    recorder.migration_qs.filter(app="formguard").exclude(name__lt="0008").delete()
-    recorder.migration_qs.filter(app="formguard", name=SQUASHED[1]).delete()
-    assert {name for app, name in recorder.applied_migrations() if app == "formguard"} == {
+    assert site_stopped_at(at_0007[1]) == [
         "0001_initial",
         "0002_ban_lookback",
         "0003_incident_aggregation_key",
@@ -66,7 +69,8 @@ def test_a_site_on_0007_migrates_forward_and_keeps_its_rows():
         "0005_contact_channels",
         "0006_bot_traps_and_content_rules",
         "0007_action_log_actor_and_until",
-    }
+    ]
+    executor = MigrationExecutor(connection)
     old = executor.loader.project_state([at_0007]).apps
     old.get_model("formguard", "FormPolicy").objects.create(
         form_key="old-site-form", rate_limit="3/h", honeypot_action="off"
@@ -84,3 +88,12 @@ def test_a_site_on_0007_migrates_forward_and_keeps_its_rows():
     assert policy.filter_spam_action == "" and policy.closure_message_ja == ""
     assert BlockRule.objects.get().reason == "by hand"
     assert ActionLog.objects.get().actor == "cli:root"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stopped_at", REPLACED[:-1])
+def test_a_site_stopped_at_any_old_migration_reaches_the_squash(stopped_at):
+    site_stopped_at(stopped_at)
+    call_command("migrate", "formguard", verbosity=0)
+    applied = {name for app, name in MigrationRecorder(connection).applied_migrations() if app == "formguard"}
+    assert applied >= {*REPLACED, SQUASHED[1]}
