@@ -105,9 +105,10 @@ def parse_rate_words(text: str) -> str:
 class RateField(forms.CharField):
     """A rate in the database (“5/10m”), “5回/10分” / “5 per 10 minutes” in the form."""
 
-    def __init__(self, *, optional: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, optional: bool = False, label: Any = None, **kwargs: Any) -> None:
         self.optional = optional
-        super().__init__(**kwargs)
+        # Labelled like the model's own fields, which Django capitalises.
+        super().__init__(label=capfirst(label) if label else label, **kwargs)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() == "off":
@@ -133,34 +134,6 @@ class RateField(forms.CharField):
 
 
 class FormPolicyForm(forms.ModelForm):
-    burst_window = DurationSecondsField(label=_("burst: window"), required=False)
-    ban_duration = DurationSecondsField(label=_("first ban"), required=False)
-    ban_max = DurationSecondsField(label=_("longest ban"), required=False)
-    ban_lookback = DurationSecondsField(
-        label=_("ban memory"),
-        required=False,
-        help_text=_(
-            "An earlier automatic ban makes the next one longer only if it ended within this time. "
-            "After that a reassigned address starts again with the first ban."
-        ),
-    )
-
-    time_trap_min = DurationSecondsField(
-        label=_("time trap: shortest time"),
-        required=False,
-        help_text=_("No person reads and fills in a form faster than this."),
-    )
-    time_trap_max = DurationSecondsField(
-        label=_("time trap: longest time"),
-        required=False,
-        help_text=_("A form open longer than this comes back asking to send it again, with the input kept."),
-    )
-    flood_escalation = DurationSecondsField(
-        label=_("under a flood: captcha for everyone during"),
-        required=False,
-        help_text=_("Then the form goes back to its usual checks by itself."),
-    )
-
     class Meta:
         model = FormPolicy
         # Every editable field; the admin's fieldsets choose and order them.
@@ -168,17 +141,16 @@ class FormPolicyForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in DURATION_FIELDS:
-            self.fields[name].widget.attrs.update({"class": "fg-duration", "placeholder": "2時間 / 30日"})
-        for name in RATE_FIELDS:
+        # Durations and rates are typed in words; what they are called and why is the model's.
+        for name in (*DURATION_FIELDS, *RATE_FIELDS):
             model_field = FormPolicy._meta.get_field(name)
-            self.fields[name] = RateField(
-                optional=name in ("recipient_limit", "flood_limit"),
-                label=capfirst(model_field.verbose_name),
-                help_text=model_field.help_text,
-                required=False,
-                widget=forms.TextInput(attrs={"class": "fg-duration", "placeholder": "5回/10分"}),
-            )
+            said = {"label": model_field.verbose_name, "help_text": model_field.help_text, "required": False}
+            if name in DURATION_FIELDS:
+                widget = forms.TextInput(attrs={"class": "fg-duration", "placeholder": "2時間 / 30日"})
+                self.fields[name] = DurationSecondsField(widget=widget, **said)
+                continue
+            widget = forms.TextInput(attrs={"class": "fg-duration", "placeholder": "5回/10分"})
+            self.fields[name] = RateField(optional=name in ("recipient_limit", "flood_limit"), widget=widget, **said)
         if (self.instance.form_key or "") == SITE_WIDE:
             return
         # On a form's row an empty value inherits: say what it inherits now.

@@ -16,6 +16,7 @@ from .choices import (
     RULE_ACTIONS,
     SITE_WIDE,
     CountryMode,
+    FilterAction,
     OutsideCountry,
     TrapAction,
     parse_countries,
@@ -52,7 +53,6 @@ from .reasons import (
     Reason,
     describe_reason,
 )
-from .review_fields import FilterAction
 from .rules import (
     BlockRule,
 )

@@ -1,5 +1,5 @@
-"""The choices and validators a form policy's fields use: trap actions, country modes,
-rates and country lists as the owner types them."""
+"""The choices and validators a form policy's fields use: trap and filter actions, country
+modes, rates and country lists as the owner types them."""
 
 from __future__ import annotations
 
@@ -42,11 +42,24 @@ class TrapAction(models.TextChoices):
 RULE_ACTIONS = [c for c in TrapAction.choices if c[0] != TrapAction.FAKE_SUCCESS]
 
 
+# The same outcome is named in the same words wherever the owner picks it:
+# the filter's and the country filter's choices borrow the traps' labels.
+
+
+class FilterAction(models.TextChoices):
+    """What the owner-taught filter does with a submission it judges spam or a sales pitch."""
+
+    DELIVER = "deliver", _("deliver as usual")
+    TAG = "tag", _("deliver marked (【営業】/【迷惑】 in the subject, or to the other address)")
+    HOLD = "hold", TrapAction.HOLD.label
+    REFUSE = "refuse", TrapAction.REFUSE.label
+
+
 class CountryMode(models.TextChoices):
-    OFF = "off", _("off")
+    OFF = "off", TrapAction.OFF.label
     HIDE = "hide", _("hide the form")
     BLOCK = "block", _("block (a refusal page)")
-    CHALLENGE = "challenge", _("require the captcha")
+    CHALLENGE = "challenge", TrapAction.CHALLENGE.label
 
 
 class OutsideCountry(models.TextChoices):

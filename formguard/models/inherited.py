@@ -4,7 +4,8 @@ Most of ``FormPolicy``'s fields are such values (``policies.INHERITED_FIELDS``):
 blank in the admin, empty in the database (NULL, or "" for text), filled in
 from the ``*`` row, then from ``FORMGUARD["DEFAULT_POLICY"]``, when the policy
 is built. One factory says so once, and a field reads as what it holds; the
-kinds that recur (a trap's action, a rate, a country's outside answer) are named.
+kinds that recur (a trap's action, a rate, a country's outside answer, the
+filter's action, the name of one of the guarded form's fields) are named.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from .choices import RULE_ACTIONS, OutsideCountry, validate_optional_rate, validate_rate
+from .choices import RULE_ACTIONS, FilterAction, OutsideCountry, validate_optional_rate, validate_rate
 
 F = TypeVar("F", bound=models.Field)
 
@@ -59,3 +60,13 @@ def rate(verbose_name: Any, help_text: Any, *, optional: bool = False) -> models
 def outside_country(verbose_name: Any, help_text: Any = "") -> models.CharField:
     """What a visitor gets whose address no country can be named for (``OutsideCountry``)."""
     return inherited(models.CharField, verbose_name, help_text, max_length=10, choices=OutsideCountry.choices)
+
+
+def filter_action(verbose_name: Any) -> models.CharField:
+    """What the owner-taught filter does with a submission of one kind (``FilterAction``)."""
+    return inherited(models.CharField, verbose_name, max_length=10, choices=FilterAction.choices)
+
+
+def form_field(verbose_name: Any, help_text: Any) -> models.CharField:
+    """The name of one of the guarded form's own fields, which a content rule reads."""
+    return inherited(models.CharField, verbose_name, help_text, max_length=100)

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import SITE_WIDE, CountryMode, TrapAction, validate_countries
-from .inherited import action, inherited, outside_country, rate
+from .inherited import action, form_field, inherited, outside_country, rate
 from .review_fields import ReviewFields
 
 STANDING_JA = _("Shown to Japanese visitors whenever this form is closed. Empty: a standard apology.")
@@ -197,12 +197,8 @@ class FormPolicy(ReviewFields, models.Model):
         _("A form open longer than this comes back asking to send it again, with the input kept."),
         minimum=60,
     )
-    message_field = inherited(
-        models.CharField, _("message field"), _("The form's field with the free text."), max_length=100
-    )
-    email_field = inherited(
-        models.CharField, _("email field"), _("The form's field with the sender's address."), max_length=100
-    )
+    message_field = form_field(_("message field"), _("The form's field with the free text."))
+    email_field = form_field(_("email field"), _("The form's field with the sender's address."))
     japanese_action = action(
         _("Japanese required"),
         _(

@@ -10,16 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .inherited import action, inherited
-
-
-class FilterAction(models.TextChoices):
-    """What the owner-taught filter does with a submission it judges spam or a sales pitch."""
-
-    DELIVER = "deliver", _("deliver as usual")
-    TAG = "tag", _("deliver marked (【営業】/【迷惑】 in the subject, or to the other address)")
-    HOLD = "hold", _("hold for review")
-    REFUSE = "refuse", _("refuse: show the form again with an error")
+from .inherited import action, filter_action, inherited
 
 
 class ReviewFields(models.Model):
@@ -51,10 +42,8 @@ class ReviewFields(models.Model):
         minimum=5,
         maximum=1000,
     )
-    filter_spam_action = inherited(models.CharField, _("judged spam"), max_length=10, choices=FilterAction.choices)
-    filter_sales_action = inherited(
-        models.CharField, _("judged a sales pitch"), max_length=10, choices=FilterAction.choices
-    )
+    filter_spam_action = filter_action(_("judged spam"))
+    filter_sales_action = filter_action(_("judged a sales pitch"))
     filter_tag_address = inherited(
         models.EmailField,
         _("send marked messages to"),
