@@ -36,8 +36,8 @@ from tests.test_corpus import FIELDS, OPTIONAL, PHONE, fictional
 from tests.test_corpus_through_contact import SHOP, send
 
 # Measured on this corpus (December 2026); issue 22 asks for 45 and 49 (see the end of the test).
-MEASURED_PITCHES_OUT = 44
-MEASURED_SPAM_OUT = 43
+MEASURED_PITCHES_OUT = 45
+MEASURED_SPAM_OUT = 44
 LABEL_OF = {"customers": Label.CUSTOMER, "pitches": Label.SALES, "spam": Label.SPAM}
 _ips = (f"203.0.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
 
