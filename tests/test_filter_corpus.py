@@ -3,7 +3,8 @@
 The labelled corpus (``tests/corpus``) goes through the demo's ``/contact/`` as each person's
 browser sends it (``tests/test_corpus_through_contact.send``), in two rounds:
 
-1. the "train" split, with the demo's defaults and no labels: what arrives is mailed to the
+1. the "train" split with the training items added later (``tests/corpus/train_added.json``:
+   50 customers, 20 pitches, 25 spam), with the demo's defaults and no labels: what arrives is mailed to the
    staff (and kept for a label), what a rule holds waits in the review inbox, what a rule
    refuses is an incident with a sample of what was sent;
 2. the owner labels that round through the admin — each delivered or held message from the
@@ -13,9 +14,9 @@ browser sends it (``tests/test_corpus_through_contact.send``), in two rounds:
 
 What reaches the staff's inbox is a mail to the demo's staff address; held, refused or sent to
 the other address is "kept out". The issue's targets on the test split: at least 95% of the
-spam and 90% of the sales pitches kept out, at least 99% of the customers delivered. The last
-holds and is asserted; the first two are not reached yet, and what is measured is asserted as
-a floor (the figures are printed).
+spam and 90% of the sales pitches kept out, at least 99% of the customers delivered. The
+customers' and the pitches' hold and are asserted; the spam's is not reached yet, and what is
+measured is asserted as a floor (the figures are printed).
 """
 
 import itertools
@@ -35,7 +36,8 @@ from tests.corpus import CLASSES, LANGS, PAGES, added, load, load_all, ng_words,
 from tests.test_corpus import FIELDS, OPTIONAL, PHONE, fictional
 from tests.test_corpus_through_contact import SHOP, send
 
-# Measured on this corpus (December 2026); issue 22 asks for 45 and 49 (see the end of the test).
+# Issue 22 asks for 45 of the 50 pitches and 49 of the 51 spam. Measured on this corpus (December
+# 2026): 45 pitches (the target) and 44 spam (see the end of the test).
 MEASURED_PITCHES_OUT = 45
 MEASURED_SPAM_OUT = 44
 LABEL_OF = {"customers": Label.CUSTOMER, "pitches": Label.SALES, "spam": Label.SPAM}
@@ -120,12 +122,12 @@ def test_the_owner_teaches_the_filter_and_it_keeps_pitches_and_spam_out(admin_cl
     assert min(counts.values()) >= policies.get_policy("contact").filter_min_labels  # it acts
     # The issue's target for customers holds: every one of them arrives.
     assert len(second["customers"]) >= 0.99 * len(load("customers", "test"))
-    # Its targets for the others do NOT hold yet (95% of the spam, 90% of the pitches kept out:
-    # 49 and 45 of these). What is measured is held here as a floor, so a change that loses
-    # ground fails: the filter, tuned (docs/filter.md), keeps 43 of 50 pitches and 36 of 51
-    # spam out; what gets through is mostly English and Chinese spam, of which the train split
-    # holds few examples.
-    assert kept_out["pitches"] >= MEASURED_PITCHES_OUT
+    # Its target for the pitches holds too: 90% kept out, 45 of these 50 (before the tuning of
+    # docs/filter.md, "Tuned again": 43). Its target for the spam does NOT hold yet (95%, 49 of
+    # these 51): what is measured, 44 (before: 36), is held here as a floor, so a change that
+    # loses ground fails. What gets through, by the items' ids: short Japanese spam (副業, money,
+    # account rental), an English guest-post and a replica offer, and gibberish.
+    assert kept_out["pitches"] >= MEASURED_PITCHES_OUT >= 0.9 * len(load("pitches", "test"))
     assert kept_out["spam"] >= MEASURED_SPAM_OUT
 
 
