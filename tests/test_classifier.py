@@ -103,13 +103,14 @@ def test_learning_separates_the_classes_on_the_corpus():
     # test half (74, 50, 51) with decide()'s rule and the model's defaults (multinomial, alpha
     # 0.1, SCORE_POWER 0.7, thresholds 0.9 and 0.8 for spam). Measured when written: 74 of 74
     # customers judged customers, 43 of 50 pitches and 34 of 51 spam kept out (before the
-    # tuning of docs/filter.md: 71, 42 and 36). Held here: at least 99 % of the customers (the
-    # issue's figure), 85 % of the pitches, 65 % of the spam, 75 % of the two together. (The
-    # filter is not alone: the content rules and traps catch much of the spam it lets through.)
+    # tuning of docs/filter.md: 71, 42 and 36); with the signals (sig:money…, "Tuned again"),
+    # 74, 43 and 39. Held here: at least 99 % of the customers (the issue's figure), 85 % of
+    # the pitches, 75 % of the spam, 80 % of the two together. (The filter is not alone: the
+    # content rules and traps catch much of the spam it lets through.)
     figures = held_out_figures(DEFAULT_KIND)
     assert figures[CUSTOMER] >= 0.99, figures
-    assert figures[SALES] >= 0.85 and figures[SPAM] >= 0.65, figures
-    assert figures["kept out"] >= 0.75, figures
+    assert figures[SALES] >= 0.85 and figures[SPAM] >= 0.75, figures
+    assert figures["kept out"] >= 0.8, figures
 
 
 def test_with_the_added_training_items_it_keeps_more_out_and_every_customer_in():
