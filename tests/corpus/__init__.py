@@ -38,8 +38,8 @@ label them: each item also names its ``class`` (one of ``CLASSES``), and every o
 "train" split. ``load()`` does not read them, so the corpus's own figures (the content rules,
 ``tests/test_corpus_through_contact.py``) stay those of the 353 items; ``added()`` gives them to
 what learns from the train split (``tests/test_filter_corpus.py``, ``tests/test_classifier.py``).
-More customers than pitches and spam together, so that the filter does
-not learn "new" as "unwanted".
+More customers than pitches and spam together, so that the filter does not learn "new" as
+"unwanted".
 
 ``python -m tests.corpus.measure`` prints what the demo's content rules catch,
 per class, split and language; ``tests/test_corpus.py`` checks the corpus is
