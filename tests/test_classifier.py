@@ -30,11 +30,12 @@ from formguard.classifier import (
     evaluate,
     features,
     learning_status,
+    thresholds_for,
 )
 from formguard.classifier import model as model_module
 from formguard.classifier.model import DEFAULT_KIND
 from formguard.classifier.samples import MAX_FIELD_CHARS, MAX_TEXT_CHARS, text_of
-from tests.corpus import load
+from tests.corpus import added, load
 
 LABEL_OF_FILE = {"customers": CUSTOMER, "pitches": SALES, "spam": SPAM}
 
@@ -49,9 +50,13 @@ def sample_of(item: dict) -> Sample:
 
 
 @cache
-def corpus(split: str | None = None) -> dict[str, tuple[Sample, ...]]:
-    """The corpus's samples per label: all, or the corpus's fixed "train" or "test" half."""
-    return {label: tuple(sample_of(item) for item in load(name, split)) for name, label in LABEL_OF_FILE.items()}
+def corpus(split: str | None = None, with_added: bool = False) -> dict[str, tuple[Sample, ...]]:
+    """The corpus's samples per label: all, or the corpus's fixed "train" or "test" half; with the
+    training items added later (``tests/corpus/train_added.json``) when asked."""
+    return {
+        label: tuple(sample_of(item) for item in load(name, split) + (added(name) if with_added else []))
+        for name, label in LABEL_OF_FILE.items()
+    }
 
 
 def trained(samples: dict[str, tuple[Sample, ...]], kind: str = "complement") -> NaiveBayes:
@@ -73,11 +78,11 @@ def learnt(kind: str = "complement") -> NaiveBayes:
     return NaiveBayes.from_bytes(_learnt(kind).to_bytes())
 
 
-def held_out_figures(kind: str) -> dict[str, float]:
-    """Learnt on the corpus's training half, judged on its test half: the share of customers
-    judged customers, and of spam and of sales pitches the share kept from the inbox (judged
-    anything but customer)."""
-    model = trained(corpus("train"), kind)
+def held_out_figures(kind: str, with_added: bool = False) -> dict[str, float]:
+    """Learnt on the corpus's training half (and the training items added later, if asked),
+    judged on its test half: the share of customers judged customers, and of spam and of sales
+    pitches the share kept from the inbox (judged anything but customer)."""
+    model = trained(corpus("train", with_added), kind)
     judged = {
         label: [decide(model, one, min_per_class=0).suggestion for one in items]
         for label, items in corpus("test").items()
@@ -98,13 +103,64 @@ def test_learning_separates_the_classes_on_the_corpus():
     # test half (74, 50, 51) with decide()'s rule and the model's defaults (multinomial, alpha
     # 0.1, SCORE_POWER 0.7, thresholds 0.9 and 0.8 for spam). Measured when written: 74 of 74
     # customers judged customers, 43 of 50 pitches and 34 of 51 spam kept out (before the
-    # tuning of docs/filter.md: 71, 42 and 36). Held here: at least 99 % of the customers (the
-    # issue's figure), 85 % of the pitches, 65 % of the spam, 75 % of the two together. (The
-    # filter is not alone: the content rules and traps catch much of the spam it lets through.)
+    # tuning of docs/filter.md: 71, 42 and 36); with the signals (sig:money…, "Tuned again"),
+    # 74, 43 and 39. Held here: at least 99 % of the customers (the issue's figure), 85 % of
+    # the pitches, 75 % of the spam, 80 % of the two together. (The filter is not alone: the
+    # content rules and traps catch much of the spam it lets through.)
     figures = held_out_figures(DEFAULT_KIND)
     assert figures[CUSTOMER] >= 0.99, figures
-    assert figures[SALES] >= 0.85 and figures[SPAM] >= 0.65, figures
-    assert figures["kept out"] >= 0.75, figures
+    assert figures[SALES] >= 0.85 and figures[SPAM] >= 0.75, figures
+    assert figures["kept out"] >= 0.8, figures
+
+
+def test_with_the_added_training_items_it_keeps_more_out_and_every_customer_in():
+    # The train split and the 95 training items added later (50 customers, 20 pitches, 25 spam;
+    # 126 customers in all, so decide() acts at 0.85 and spam alone at 0.7), judged on the same
+    # test split. Measured when written: 74 of 74 customers, 45 of 50 pitches and 44 of 51 spam.
+    figures = held_out_figures(DEFAULT_KIND, with_added=True)
+    assert figures[CUSTOMER] >= 0.99, figures
+    assert figures[SALES] >= 0.9 and figures[SPAM] >= 0.85, figures
+
+
+def test_it_acts_sooner_once_the_owner_has_labelled_many_customers():
+    # Below 100 customers labelled: 0.9 for spam and sales together, 0.8 for spam alone; from
+    # 100 on: 0.85 and 0.7 (docs/filter.md, "Tuned again"). Thresholds given are used as given.
+    assert thresholds_for({SPAM: 300, SALES: 300, CUSTOMER: 99}) == (0.9, 0.8)
+    assert thresholds_for({SPAM: 20, SALES: 20, CUSTOMER: 100}) == (0.85, 0.7)
+
+    class Fixed:
+        def __init__(self, customers: int) -> None:
+            self.customers = customers
+
+        def scores(self, sample: Sample) -> dict[str, float]:
+            return {SPAM: 0.75, SALES: 0.07, CUSTOMER: 0.18}
+
+        def label_counts(self) -> dict[str, int]:
+            return {SPAM: 50, SALES: 50, CUSTOMER: self.customers}
+
+    assert decide(Fixed(99), Sample()).label == CUSTOMER
+    assert decide(Fixed(100), Sample()).label == SPAM
+    assert decide(Fixed(100), Sample(), spam_threshold=0.8).label == CUSTOMER
+    assert decide(Fixed(99), Sample(), threshold=0.8).label == SPAM
+
+
+def test_features_name_what_a_pitch_or_spam_asks_for():
+    # Money, haste, a reply by a chat app, easy money: one feature each, in any of the languages.
+    signals = {
+        "今なら月額3,000円でご利用いただけます。": "sig:money",
+        "Only $49 for 500 links": "sig:money",
+        "本日限りの特別価格です": "sig:urgent",
+        "Act now, limited time offer": "sig:urgent",
+        "詳しくはLINEでご連絡ください": "sig:chat",
+        "Contact me on WhatsApp": "sig:chat",
+        "欢迎加微信咨询": "sig:chat",
+        "スマホで簡単に稼げる副業": "sig:easy-money",
+        "每天轻松赚300元": "sig:easy-money",
+    }
+    for text, signal in signals.items():
+        assert signal in features(Sample(fields={"message": text})), text
+    plain = features(Sample(fields={"message": "The online class was fine, thank you."}))
+    assert not [name for name in plain if name.startswith("sig:")]
 
 
 @pytest.mark.parametrize("useless", [Counter(), Counter({"same for all": 1})])

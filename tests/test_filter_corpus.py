@@ -3,7 +3,8 @@
 The labelled corpus (``tests/corpus``) goes through the demo's ``/contact/`` as each person's
 browser sends it (``tests/test_corpus_through_contact.send``), in two rounds:
 
-1. the "train" split, with the demo's defaults and no labels: what arrives is mailed to the
+1. the "train" split with the training items added later (``tests/corpus/train_added.json``:
+   50 customers, 20 pitches, 25 spam), with the demo's defaults and no labels: what arrives is mailed to the
    staff (and kept for a label), what a rule holds waits in the review inbox, what a rule
    refuses is an incident with a sample of what was sent;
 2. the owner labels that round through the admin — each delivered or held message from the
@@ -13,12 +14,14 @@ browser sends it (``tests/test_corpus_through_contact.send``), in two rounds:
 
 What reaches the staff's inbox is a mail to the demo's staff address; held, refused or sent to
 the other address is "kept out". The issue's targets on the test split: at least 95% of the
-spam and 90% of the sales pitches kept out, at least 99% of the customers delivered. The last
-holds and is asserted; the first two are not reached yet, and what is measured is asserted as
-a floor (the figures are printed).
+spam and 90% of the sales pitches kept out, at least 99% of the customers delivered. The
+customers' and the pitches' hold and are asserted; the spam's is not reached yet, and what is
+measured is asserted as a floor (the figures are printed).
 """
 
 import itertools
+import re
+import unicodedata
 from collections import Counter
 
 import pytest
@@ -29,21 +32,28 @@ from django.utils import timezone
 
 from formguard import learning, policies
 from formguard.models import FormPolicy, Incident, Label, Submission
-from tests.corpus import CLASSES, load, ng_words
+from tests.corpus import CLASSES, LANGS, PAGES, added, load, load_all, ng_words, page_from_header
+from tests.test_corpus import FIELDS, OPTIONAL, PHONE, fictional
 from tests.test_corpus_through_contact import SHOP, send
 
-# Measured on this corpus (December 2026); issue 22 asks for 45 and 49 (see the end of the test).
-MEASURED_PITCHES_OUT = 43
-MEASURED_SPAM_OUT = 36
+# Issue 22 asks for 45 of the 50 pitches and 49 of the 51 spam. Measured on this corpus (December
+# 2026): 45 pitches (the target) and 44 spam (see the end of the test).
+MEASURED_PITCHES_OUT = 45
+MEASURED_SPAM_OUT = 44
 LABEL_OF = {"customers": Label.CUSTOMER, "pitches": Label.SALES, "spam": Label.SPAM}
 _ips = (f"203.0.{n // 250}.{n % 250 + 1}" for n in itertools.count(1))
+
+
+def items_of(split):
+    """{class: items} of ``split``: the train split with the training items added later."""
+    return {name: load(name, split) + (added(name) if split == "train" else []) for name in CLASSES}
 
 
 def _send_round(split, clock, mailoutbox):
     """Send every item of ``split``; {class: [items that reached the staff's inbox]}, the clock after."""
     reached = {name: [] for name in CLASSES}
-    for name in CLASSES:
-        for item in load(name, split):
+    for name, items in items_of(split).items():
+        for item in items:
             clock += timezone.timedelta(minutes=3)
             with time_machine.travel(clock, tick=False):
                 mails = len(mailoutbox)
@@ -55,7 +65,7 @@ def _send_round(split, clock, mailoutbox):
 
 def _label_through_the_admin(admin_client, split):
     """The owner labels what the round left: rows in the inbox one by one, refusals in bulk."""
-    by_message = {item["message"].strip(): LABEL_OF[name] for name in CLASSES for item in load(name, split)}
+    by_message = {item["message"].strip(): LABEL_OF[name] for name, items in items_of(split).items() for item in items}
     labelled = Counter()
     for submission in Submission.objects.all():
         label = by_message.pop(submission.value("message").strip(), None)
@@ -97,7 +107,7 @@ def test_the_owner_teaches_the_filter_and_it_keeps_pitches_and_spam_out(admin_cl
     with capsys.disabled():
         print("\nTrain split, no labels yet, reached the staff:")
         for name in CLASSES:
-            print(f"  {name:<10} {len(first[name]):>3} of {len(load(name, 'train')):>3}")
+            print(f"  {name:<10} {len(first[name]):>3} of {len(items_of('train')[name]):>3}")
         print(f"Labelled through the admin: {dict(labelled)} ({unlabelled} left no trace to label)")
         print(f"The filter's model holds: {counts}")
         print("Test split, after the labels:")
@@ -112,10 +122,42 @@ def test_the_owner_teaches_the_filter_and_it_keeps_pitches_and_spam_out(admin_cl
     assert min(counts.values()) >= policies.get_policy("contact").filter_min_labels  # it acts
     # The issue's target for customers holds: every one of them arrives.
     assert len(second["customers"]) >= 0.99 * len(load("customers", "test"))
-    # Its targets for the others do NOT hold yet (95% of the spam, 90% of the pitches kept out:
-    # 49 and 45 of these). What is measured is held here as a floor, so a change that loses
-    # ground fails: the filter, tuned (docs/filter.md), keeps 43 of 50 pitches and 36 of 51
-    # spam out; what gets through is mostly English and Chinese spam, of which the train split
-    # holds few examples.
-    assert kept_out["pitches"] >= MEASURED_PITCHES_OUT
+    # Its target for the pitches holds too: 90% kept out, 45 of these 50 (before the tuning of
+    # docs/filter.md, "Tuned again": 43). Its target for the spam does NOT hold yet (95%, 49 of
+    # these 51): what is measured, 44 (before: 36), is held here as a floor, so a change that
+    # loses ground fails. What gets through, by the items' ids: short Japanese spam (副業, money,
+    # account rental), an English guest-post and a replica offer, and gibberish.
+    assert kept_out["pitches"] >= MEASURED_PITCHES_OUT >= 0.9 * len(load("pitches", "test"))
     assert kept_out["spam"] >= MEASURED_SPAM_OUT
+
+
+def test_the_training_items_added_later_are_written_as_the_corpus_is():
+    # tests/corpus/train_added.json (issue 22's tuning): the corpus's own rules (tests/test_corpus.py)
+    # hold for it too, and more customers were added than pitches and spam together.
+    items = [(name, item) for name in CLASSES for item in added(name)]
+    counts = Counter(name for name, _ in items)
+    assert counts["customers"] >= counts["pitches"] + counts["spam"] > 0, counts
+    corpus = load_all()
+    assert not {i["id"] for _, i in items} & {i["id"] for _, i in corpus}
+    assert len({i["id"] for _, i in items}) == len({i["email"] for _, i in items}) == len(items)
+    assert not {i["email"] for _, i in items} & {i["email"] for _, i in corpus}
+
+    def grams(text):
+        text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        return {text[k : k + 4] for k in range(len(text) - 3)}
+
+    every = [grams(i["message"]) for _, i in corpus + items]
+    for _, item in items:
+        assert FIELDS <= set(item) <= FIELDS | OPTIONAL and item["split"] == "train", item["id"]
+        assert item["lang"] in LANGS and item["page"] in PAGES, item["id"]
+        assert all(fictional(number) for number in PHONE.findall(item["message"])), item["id"]
+        assert item["page"] == page_from_header(item["accept_language"]), item["id"]
+        text = item["message"]
+        kana = len(re.findall(r"[\u3040-\u30ff\uff66-\uff9f]", text))
+        han = len(re.findall(r"[\u4e00-\u9fff]", text))
+        latin = len(re.findall(r"[A-Za-z]", text))
+        written = {"en": latin > 2 * (kana + han), "zh": han > 2 * kana and han > 0, "ja": kana + han > 0}
+        assert written[item["lang"]], item["id"]
+        # No message is a template of another (half its character 4-grams in common).
+        mine = grams(text)
+        assert sum(1 for other in every if len(mine & other) / len(mine | other) >= 0.5) == 1, item["id"]

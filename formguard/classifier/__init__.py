@@ -20,7 +20,7 @@ Why these choices, and what they were measured against: docs/filter.md.
 
 from __future__ import annotations
 
-from .evaluation import MIN_PER_CLASS, ClassResult, Decision, Evaluation, choose, decide, evaluate
+from .evaluation import MIN_PER_CLASS, ClassResult, Decision, Evaluation, choose, decide, evaluate, thresholds_for
 from .model import CUSTOMER, LABELS, SALES, SPAM, NaiveBayes
 from .samples import MAX_TEXT_CHARS, Sample, features
 from .words import LABEL_NAMES, describe, learning_status
@@ -44,4 +44,5 @@ __all__ = [
     "evaluate",
     "features",
     "learning_status",
+    "thresholds_for",
 ]

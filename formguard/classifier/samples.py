@@ -84,6 +84,32 @@ _FREE_MAIL = frozenset(
     }
 )
 
+# What pitches and spam ask of the reader, whatever the words around it: an amount of money
+# (a price, a payout, a fee), haste ("today only", 至急), a reply by a chat app instead of
+# the form's address (LINE, Telegram, WhatsApp, WeChat), easy money (稼げる, passive income,
+# 日赚). Each is one feature ("sig:money"…), counted like the others that are not text, so a
+# signal learnt from a spam in one language speaks for another; the model learns how much each
+# says (customers name prices and hurry too). Cross-validated on tests/corpus/'s train split
+# (docs/filter.md, "Tuned again"), at the default thresholds: 1 more of 102 pitches and spam
+# kept out, and with the first 56 added training items 4 more of 128; no customer lost.
+# (A number is tried from its first digit only, the look-behind: from every digit, a body of
+# 4,000 digits took a quarter of a second.)
+_SIGNALS = {
+    "money": re.compile(
+        r"[¥$€£]\s?\d|(?<![\d,.])\d[\d,.]*\s?(?:円|万円|万|億|元|ドル|usd|dollars?|yen|jpy|btc|usdt|eth)(?![a-z])"
+    ),
+    "urgent": re.compile(
+        r"今すぐ|至急|本日限り|期間限定|残りわずか|先着|早い者勝ち|限定|urgent|immediately|act now|limited time"
+        r"|today only|asap|hurry|限时|马上|立即|尽快|紧急|名额有限|名額有限"
+    ),
+    "chat": re.compile(
+        r"(?<![a-z])line(?![a-z])|ライン|telegram|whatsapp|wechat|微信|テレグラム|kakao|t\.me/|qq[:：号]"
+    ),
+    "easy-money": re.compile(
+        r"稼げ|稼ぐ|副業|儲|不労所得|高収入|配当|当選|賞金|passive income|earn \$|guaranteed|winner|prize|赚|收益|中奖|日结"
+    ),
+}
+
 # Seconds taken to fill the form, as buckets: a bot posts at once, a form-sales
 # tool in seconds, a person typing a message takes a minute or more.
 _FILL_BUCKETS = ((5, "<5s"), (15, "<15s"), (60, "<1m"), (300, "<5m"), (1800, "<30m"))
@@ -143,6 +169,7 @@ def features(sample: Sample) -> Counter[str]:
     meta.extend(_link_tokens(text))
     meta.extend(_sender_tokens(sample.email))
     meta.extend(_script_tokens(text))
+    meta.extend(f"sig:{name}" for name, pattern in _SIGNALS.items() if pattern.search(text))
     meta.append("len:" + _bucket(len(text), _LENGTH_BUCKETS))
     meta.append("page:" + _language(sample.page_language))
     meta.append("accept:" + _language(sample.visitor_language))
