@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,13 +19,15 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from . import contacts, durations, facts, holds, incidents, policies, replyhints, rules, signals
+from . import contacts, durations, facts, holds, incidents, policies, problems, replyhints, rules, signals
 from .attempt import Attempt, Verdict
 from .conf import conf
 from .forms import known_fields, label_for
-from .marks import success_url_of
+from .marks import DEFAULT_JSON_SUCCESS, json_success_of, success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
+from .problems import NEVER_CACHE
 from .store import StoreUnavailable, get_store
+from .submitted import submitted
 from .traps import TIME_FIELD
 
 logger = logging.getLogger("formguard.security")
@@ -53,8 +55,8 @@ def submitted_fields(
     if request.method != "POST":
         return []
     try:
-        items = list(request.POST.items())
-    except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body
+        items = list(submitted(request).items())
+    except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body, bad JSON
         return []
     fields = []
     for name, value in items[:max_fields]:
@@ -137,8 +139,14 @@ def fake_success(attempt: Attempt) -> HttpResponse:
     context processor is installed), so the thanks page is the same.
     """
     request = attempt.request
+    if problems.wants_json(request):
+        # A script reads what the endpoint answers, not a redirect (``guard_form(json_success=...)``).
+        answer = json_success_of(attempt.view)
+        if callable(answer):
+            return answer(request)
+        return JsonResponse(DEFAULT_JSON_SUCCESS if answer is None else answer, safe=False)
     if replyhints.shown_after_the_form():
-        address = request.POST.get(attempt.policy.email_field, "") or ""
+        address = attempt.submitted.get(attempt.policy.email_field, "") or ""
         replyhints.remember(request, replyhints.hint_for(address))
     return HttpResponseRedirect(success_url_of(attempt.view) or request.path)
 
@@ -162,8 +170,6 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
 # Where the typed text goes in a page: put in per request, since only it
 # differs between the requests of a flood.
 SUBMITTED_MARKER = "<!--formguard:submitted-->"
-# Pages are never cached by browsers or proxies.
-NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
@@ -222,12 +228,30 @@ def _ban_length(attempt: Attempt, verdict: Verdict) -> str:
     not the second: the page says "about N hours/days", rounded up, which a
     bot gains nothing from that its ban's length did not already tell it.
     """
-    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED):
-        return ""
+    if verdict.reason == Reason.BURST:
+        return ""  # the page of the POST that earned the ban says nothing of its length
+    seconds = _ban_seconds(attempt, verdict)
+    return durations.about(seconds) if seconds is not None else ""
+
+
+def _ban_seconds(attempt: Attempt, verdict: Verdict) -> float | None:
+    """How long the client's ban still lasts (None: not banned, or for ever)."""
+    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED, Reason.BURST):
+        return None
     match = rules.get_index().first(attempt.ip, "block", attempt.now)
     if match is None or match.expires_at is None:
-        return ""
-    return durations.about((match.expires_at - attempt.now).total_seconds())
+        return None
+    return (match.expires_at - attempt.now).total_seconds()
+
+
+def _ban_retry_after(attempt: Attempt, verdict: Verdict) -> int | None:
+    """A JSON client's ``Retry-After`` for a ban: rounded up as the page's "about N hours"
+    is (``durations.about``), so that a bot learns no more than a person reads."""
+    seconds = _ban_seconds(attempt, verdict)
+    if seconds is None:
+        return None
+    unit = 3600 if seconds <= 20 * 3600 else 86400
+    return int(-(-seconds // unit) * unit)
 
 
 # A flood is refused thousands of times with the same page, so each page is
@@ -271,6 +295,15 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     country = verdict.detail.get("country", "") or facts.country(attempt)
     # Every refusal page says how else to reach the business.
     visitor_contacts = contacts.for_visitor(request, country)
+    if problems.wants_json(request):
+        return problems.problem_response(
+            attempt,
+            verdict,
+            status,
+            retry_after=verdict.retry_after or _ban_retry_after(attempt, verdict),
+            contacts=visitor_contacts,
+            fields=submitted_fields(request),
+        )
     ban_length = _ban_length(attempt, verdict)
     chinese = country in CHINESE_COUNTRIES or contacts.prefers_chinese(request)
     script = chinese_script(request, country) if template == conf.HIDDEN_TEMPLATE and chinese else ""
@@ -359,6 +392,7 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
         # Answered where the real success is (the view, or the middleware in
         # the view's place: fake_success()), after the site's CSRF check.
         return None
-    if verdict.form_error and view_shows_form_errors:
+    if verdict.form_error and view_shows_form_errors and not problems.wants_json(attempt.request):
+        # (A JSON request gets the problem instead: the view would answer its HTML form.)
         return None
     return render_refusal(attempt, verdict)

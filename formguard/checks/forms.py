@@ -13,13 +13,13 @@ def check_plain_form_views(app_configs: Any = None, **kwargs: Any) -> list:
     """The README's shortest example, ``@guard_form("contact")``, marks a view whose form
     formguard never sees: the honeypot, the time trap and the captcha widget need its field,
     so the policy's traps silently do nothing there. Said here once, at start."""
-    from ..marks import discover_form_views, shows_form_errors
+    from ..marks import carries_traps, discover_form_views
 
     views: dict[str, Any] = {}
     # Django's own URL checks report a broken URLconf.
     with contextlib.suppress(Exception):
         views = discover_form_views()
-    plain = sorted(key for key, view in views.items() if not shows_form_errors(view))
+    plain = sorted(key for key, view in views.items() if not carries_traps(view))
     if not plain:
         return []
     return [
