@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from formguard import incidents, policies
+from formguard import incidents, policies, release
 from formguard.models import FormPolicy, Incident, Reason
 from formguard.testing import trap_fields
 from formguard.traps import HONEYPOT_FIELD
@@ -191,3 +191,28 @@ def test_a_json_endpoint_keeps_csrf(mailoutbox):
     response = post_json(client, inquiry())
     assert response.status_code == 403
     assert mailoutbox == []
+
+
+def test_a_held_json_message_answers_as_sent_and_is_released_as_json(client, admin_client, mailoutbox, monkeypatch):
+    from formguard.models import Submission, SubmissionStatus
+
+    real = post_json(client, inquiry())
+    mailoutbox.clear()
+    set_policy(links_action="hold", max_links=1)
+    message = "見積もりをお願いします。https://a.example https://b.example https://c.example"
+    held = post_json(client, inquiry(message=message))
+    assert held.status_code == 200 and held.json() == real.json()
+    assert mailoutbox == []
+    submission = Submission.objects.get(status=SubmissionStatus.HELD)
+    assert submission.value("message") == message
+    # Released as the endpoint takes it: a JSON object, not a form body.
+    seen = []
+    dispatch = release._dispatch
+    monkeypatch.setattr(release, "_dispatch", lambda request: seen.append(request.content_type) or dispatch(request))
+    response = admin_client.post(f"/admin/formguard/submission/{submission.pk}/release/", follow=True)
+    assert response.status_code == 200
+    assert seen == ["application/json"]
+    (mail,) = mailoutbox
+    assert message in mail.body
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.RELEASED
