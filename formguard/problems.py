@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -64,11 +66,17 @@ def _title_and_detail(verdict: Verdict, status: int) -> tuple[str, str]:
     reason = verdict.reason
     if reason == Reason.CLOSED:
         closure = verdict.closure
-        message = closure.message() if closure else ""
-        return _("This form is closed for now"), str(message) or _(
+        message = str(closure.message() if closure else "") or _(
             "We have closed this form for a while because of a flood of unwanted messages. "
             "We are sorry for the inconvenience."
         )
+        if closure and closure.until:
+            until = date_format(timezone.localtime(closure.until), "Y-m-d H:i T")
+            # Japanese sentences follow each other without a space.
+            message += ("" if message.endswith("。") else " ") + _("It is expected to reopen at %(until)s.") % {
+                "until": until
+            }
+        return _("This form is closed for now"), message
     if reason == Reason.COUNTRY:
         return _("Access refused"), _("Our inquiry form is not available from your country or region.")
     if status == 403:
@@ -118,6 +126,9 @@ def problem_response(
         retry_after,
         str(verdict.form_error),
         verdict.closure.message() if verdict.closure else "",
+        verdict.closure.until if verdict.closure else None,
+        # The reopening time is shown in the active time zone.
+        timezone.get_current_timezone_name(),
         tuple(tuple(c.values()) for c in contacts),
     )
     problem = _problems.get(key)

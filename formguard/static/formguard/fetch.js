@@ -151,6 +151,8 @@
   }
 
   function bind(form, callback) {
+    // widgets.js leaves this form's sending to us, even when the challenge cannot be fetched.
+    form.dataset.fgFetch = "1";
     var widget = form.querySelector('altcha-widget[data-fg-widget="altcha"]');
     if (widget) {
       // formguard.submit() asks the widget to solve; it must not also
