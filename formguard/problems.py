@@ -33,6 +33,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from . import rules
 from .attempt import Attempt, Verdict
 from .models import Reason
 from .submitted import BadBody, is_json
@@ -109,16 +110,15 @@ def _contact(channel: Mapping[str, str]) -> dict[str, str]:
     return {k: channel[k] for k in ("kind", "label", "value", "href", "hours", "qr_url") if channel.get(k)}
 
 
-def problem_response(
-    attempt: Attempt,
+def problem_data(
     verdict: Verdict,
     status: int,
     *,
     retry_after: int | None,
     contacts: list[dict[str, str]],
     fields: list[tuple[str, str]],
-) -> HttpResponse:
-    """The refusal as ``application/problem+json`` (see the module docstring)."""
+) -> dict[str, Any]:
+    """The refusal's problem details (see the module docstring)."""
     key = (
         get_language(),
         status,
@@ -146,10 +146,35 @@ def problem_response(
             **({"retry_after": retry_after} if retry_after else {}),
             **({"contacts": [_contact(c) for c in contacts]} if contacts else {}),
         }
-    response = _response({**problem, "fields": dict(fields)}, status)
-    if retry_after:
-        response["Retry-After"] = str(retry_after)
+    return {**problem, "fields": dict(fields)}
+
+
+def problem_response(problem: dict[str, Any]) -> HttpResponse:
+    """``problem`` as ``application/problem+json``, with ``Retry-After`` when it has one."""
+    response = _response(problem, problem["status"])
+    if problem.get("retry_after"):
+        response["Retry-After"] = str(problem["retry_after"])
     return response
+
+
+def ban_seconds(attempt: Attempt, verdict: Verdict) -> float | None:
+    """How long the client's ban still lasts (None: not banned, or for ever)."""
+    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED, Reason.BURST):
+        return None
+    match = rules.get_index().first(attempt.ip, "block", attempt.now)
+    if match is None or match.expires_at is None:
+        return None
+    return (match.expires_at - attempt.now).total_seconds()
+
+
+def ban_retry_after(attempt: Attempt, verdict: Verdict) -> int | None:
+    """A JSON client's ``Retry-After`` for a ban: rounded up as the page's "about N hours"
+    is (``durations.about``), so that a bot learns no more than a person reads."""
+    seconds = ban_seconds(attempt, verdict)
+    if seconds is None:
+        return None
+    unit = 3600 if seconds <= 20 * 3600 else 86400
+    return int(-(-seconds // unit) * unit)
 
 
 def bad_body(error: BadBody) -> HttpResponse:

@@ -27,43 +27,9 @@ from .marks import DEFAULT_JSON_SUCCESS, json_success_of, success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
 from .problems import NEVER_CACHE
 from .store import StoreUnavailable, get_store
-from .submitted import submitted
-from .traps import TIME_FIELD
+from .typed import submitted_fields
 
 logger = logging.getLogger("formguard.security")
-
-# Fields never copied into an incident sample or echoed back.
-SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "altcha", "verified", "card", "cvc")
-MAX_SAMPLE_FIELDS = 20
-
-
-def _is_secret_field(name: str) -> bool:
-    if name == TIME_FIELD:
-        return True
-    lowered = name.lower()
-    return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
-
-
-def submitted_fields(
-    request: HttpRequest, max_chars: int = 5000, max_fields: int = MAX_SAMPLE_FIELDS
-) -> list[tuple[str, str]]:
-    """What the visitor typed, minus secrets and tokens, each value truncated.
-
-    Reading ``request.POST`` of a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``
-    raises; that body is simply not sampled.
-    """
-    if request.method != "POST":
-        return []
-    try:
-        items = list(submitted(request).items())
-    except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body, bad JSON
-        return []
-    fields = []
-    for name, value in items[:max_fields]:
-        if _is_secret_field(name) or not value:
-            continue
-        fields.append((name[:100], value[:max_chars]))
-    return fields
 
 
 def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.Event:
@@ -230,28 +196,8 @@ def _ban_length(attempt: Attempt, verdict: Verdict) -> str:
     """
     if verdict.reason == Reason.BURST:
         return ""  # the page of the POST that earned the ban says nothing of its length
-    seconds = _ban_seconds(attempt, verdict)
+    seconds = problems.ban_seconds(attempt, verdict)
     return durations.about(seconds) if seconds is not None else ""
-
-
-def _ban_seconds(attempt: Attempt, verdict: Verdict) -> float | None:
-    """How long the client's ban still lasts (None: not banned, or for ever)."""
-    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED, Reason.BURST):
-        return None
-    match = rules.get_index().first(attempt.ip, "block", attempt.now)
-    if match is None or match.expires_at is None:
-        return None
-    return (match.expires_at - attempt.now).total_seconds()
-
-
-def _ban_retry_after(attempt: Attempt, verdict: Verdict) -> int | None:
-    """A JSON client's ``Retry-After`` for a ban: rounded up as the page's "about N hours"
-    is (``durations.about``), so that a bot learns no more than a person reads."""
-    seconds = _ban_seconds(attempt, verdict)
-    if seconds is None:
-        return None
-    unit = 3600 if seconds <= 20 * 3600 else 86400
-    return int(-(-seconds // unit) * unit)
 
 
 # A flood is refused thousands of times with the same page, so each page is
@@ -274,11 +220,25 @@ def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
     return page
 
 
+def problem_of(attempt: Attempt, verdict: Verdict) -> dict[str, Any]:
+    """The refusal as RFC 9457 problem details (``problems``), with the page's contacts and the typed text."""
+    country = verdict.detail.get("country", "") or facts.country(attempt)
+    return problems.problem_data(
+        verdict,
+        400 if verdict.form_error else verdict.status,
+        retry_after=verdict.retry_after or problems.ban_retry_after(attempt, verdict),
+        contacts=contacts.for_visitor(attempt.request, country),
+        fields=submitted_fields(attempt.request),
+    )
+
+
 def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
-    """The refusal page. Its templates get no ``request`` and no context processors:
-    the page is rendered once and reused, only the typed text (``submitted_html``)
-    is put in per request."""
+    """The refusal page (or problem, for a request that asks for JSON). Its templates get no
+    ``request`` and no context processors: the page is rendered once and reused, only the
+    typed text (``submitted_html``) is put in per request."""
     request = attempt.request
+    if problems.wants_json(request):
+        return problems.problem_response(problem_of(attempt, verdict))
     status = verdict.status
     if verdict.form_error:
         # The view will not show the error in its form: refuse the POST
@@ -295,15 +255,6 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     country = verdict.detail.get("country", "") or facts.country(attempt)
     # Every refusal page says how else to reach the business.
     visitor_contacts = contacts.for_visitor(request, country)
-    if problems.wants_json(request):
-        return problems.problem_response(
-            attempt,
-            verdict,
-            status,
-            retry_after=verdict.retry_after or _ban_retry_after(attempt, verdict),
-            contacts=visitor_contacts,
-            fields=submitted_fields(request),
-        )
     ban_length = _ban_length(attempt, verdict)
     chinese = country in CHINESE_COUNTRIES or contacts.prefers_chinese(request)
     script = chinese_script(request, country) if template == conf.HIDDEN_TEMPLATE and chinese else ""
@@ -374,12 +325,24 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
     visitor gets the form back with an error and everything typed. Any other
     view gets formguard's own page, with the typed text to copy.
     """
+    if not carry_out(attempt, verdict) or verdict.fake_success:
+        # A fake success is answered where the real success is (the view, or
+        # the middleware in the view's place: fake_success()), after the site's CSRF check.
+        return None
+    if verdict.form_error and view_shows_form_errors and not problems.wants_json(attempt.request):
+        # (A JSON request gets the problem instead: the view would answer its HTML form.)
+        return None
+    return render_refusal(attempt, verdict)
+
+
+def carry_out(attempt: Attempt, verdict: Verdict) -> bool:
+    """Record the verdict and carry it out (ban, closure, hold); whether it refuses."""
     for would_be in verdict.monitored:
         _notify(attempt, would_be, monitor_only=True)
     for noted in verdict.noted:
         _notify(attempt, noted, monitor_only=False)
     if verdict.allowed:
-        return None
+        return False
     if verdict.ban is not None:
         _carry_out_ban(attempt, verdict)
     if verdict.close_until is not None:
@@ -388,11 +351,4 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
     if verdict.held:
         # Kept for the owner (the review inbox); the visitor gets the fake success below.
         holds.keep(attempt, verdict, submitted_fields(attempt.request, holds.MAX_CHARS, holds.MAX_FIELDS))
-    if verdict.fake_success:
-        # Answered where the real success is (the view, or the middleware in
-        # the view's place: fake_success()), after the site's CSRF check.
-        return None
-    if verdict.form_error and view_shows_form_errors and not problems.wants_json(attempt.request):
-        # (A JSON request gets the problem instead: the view would answer its HTML form.)
-        return None
-    return render_refusal(attempt, verdict)
+    return True
