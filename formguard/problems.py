@@ -177,8 +177,8 @@ def ban_retry_after(attempt: Attempt, verdict: Verdict) -> int | None:
     return int(-(-seconds // unit) * unit)
 
 
-def bad_body(error: BadBody) -> HttpResponse:
-    """A 400 problem for a JSON body that is not one object of fields (``submitted.BadBody``)."""
+def bad_body_problem(error: BadBody) -> dict[str, Any]:
+    """The 400 problem for a JSON body that is not one object of fields (``submitted.BadBody``)."""
     details = {
         "too-large": _("The request body is too large."),
         "too-many-fields": _("The request has too many fields."),
@@ -186,7 +186,7 @@ def bad_body(error: BadBody) -> HttpResponse:
         "not-an-object": _("The request body must be a JSON object of fields."),
     }
     detail = details.get(error.problem, _("The request body is not valid JSON."))
-    problem = {
+    return {
         "type": PROBLEM_BASE + BAD_REQUEST,
         "code": BAD_REQUEST,
         "title": _("The request could not be read"),
@@ -194,7 +194,10 @@ def bad_body(error: BadBody) -> HttpResponse:
         "detail": str(detail),
         "reason": error.problem,
     }
-    return _response(problem, 400)
+
+
+def bad_body(error: BadBody) -> HttpResponse:
+    return problem_response(bad_body_problem(error))
 
 
 def _response(problem: dict[str, Any], status: int) -> HttpResponse:
