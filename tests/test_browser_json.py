@@ -10,25 +10,18 @@ Retry-After, the page shows them, and the typed text stays in the form.
 import json
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
 from tests.test_browser import a_person_later, browser, fill_contact, page  # noqa: F401 (fixtures)
-from tests.test_browser_altcha import shots_dir
+
+# The demo's own FORMGUARD settings (the self-hosted captcha included), autouse.
+from tests.test_browser_altcha import _demo_settings, shots_dir  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SPAM = "Cheap pills https://a.example/ https://b.example/ https://c.example/ [url=https://d.example/]here[/url]"
-
-
-@pytest.fixture(autouse=True)
-def _demo_settings():
-    """The demo's own FORMGUARD settings, the self-hosted captcha included."""
-    with override_settings(FORMGUARD=settings.DEMO_FORMGUARD):
-        yield
 
 
 def set_site_policy(**fields):
