@@ -169,6 +169,17 @@ def test_a_form_post_that_accepts_json_gets_a_problem(client):
     assert problem(answer)["fields"]["name"] == INQUIRY["name"]
 
 
+def test_the_problem_lists_the_other_ways_to_reach_the_business(client):
+    from formguard.models import AlternativeContact
+
+    AlternativeContact.objects.create(country="", kind="phone", value="03-1234-5678")
+    call_command("formguard", "ban", "203.0.113.0/24")
+    response = post_json(client, inquiry(), ip="203.0.113.5", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    (phone,) = problem(response)["contacts"]
+    assert phone["kind"] == "phone" and phone["value"] == "03-1234-5678" and phone["href"].startswith("tel:")
+
+
 def test_a_browser_accept_header_still_gets_the_page(client):
     call_command("formguard", "ban", "203.0.113.0/24")
     accept = "text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7"

@@ -33,10 +33,25 @@
     return field ? field.closest("form") : null;
   }
 
-  function solve(form) {
+  function solve(form, waited) {
     var widget = form && form.querySelector('altcha-widget[data-fg-widget="altcha"]');
-    if (!widget || typeof widget.verify !== "function") {
+    if (!widget) {
       return Promise.resolve("");
+    }
+    if (typeof widget.verify !== "function") {
+      // The widget's script (loaded by widgets.js) is not there yet: wait for it a while,
+      // then send without (formguard answers with the captcha's problem).
+      if (waited || !window.customElements) {
+        return Promise.resolve("");
+      }
+      return Promise.race([
+        window.customElements.whenDefined("altcha-widget"),
+        new Promise(function (resolve) {
+          window.setTimeout(resolve, 10000);
+        }),
+      ]).then(function () {
+        return solve(form, true);
+      });
     }
     var field = form.querySelector('input[name="' + SOLUTION + '"]');
     if (field && field.value) {
