@@ -100,6 +100,17 @@ class FormGuardPermission(permissions.BasePermission):
     """Runs formguard's pipeline for the view's ``formguard_form`` (see the module docstring)."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
+        # Decided once per request: the browsable API asks the permissions
+        # again to know which forms to show, and a refusal is recorded once.
+        django_request = request._request
+        decided = getattr(django_request, "_formguard_drf", None)
+        if decided is None:
+            decided = django_request._formguard_drf = self._decide(request, view) or True
+        if isinstance(decided, exceptions.APIException):
+            raise decided
+        return True
+
+    def _decide(self, request: Any, view: Any) -> exceptions.APIException | None:
         form_key = getattr(view, "formguard_form", None) or getattr(view, "formguard_form_key", None)
         if not form_key:
             raise TypeError(f"{type(view).__name__} uses FormGuardPermission without formguard_form.")
@@ -107,21 +118,21 @@ class FormGuardPermission(permissions.BasePermission):
         try:
             attempt, verdict = evaluate(django_request, form_key, view=_marked_view(view, form_key))
         except BadBody as error:
-            raise FormGuardRefused(bad_body_problem(error)) from None
+            return FormGuardRefused(bad_body_problem(error))
         django_request.formguard = verdict
         django_request.formguard_attempt = attempt
         if not carry_out(attempt, verdict):
-            return True
+            return None
         if verdict.fake_success:
             answer = getattr(view, "formguard_json_success", None)
             data = answer(request) if callable(answer) else answer
-            raise FakeSuccess(
+            return FakeSuccess(
                 DEFAULT_JSON_SUCCESS if data is None else data, getattr(view, "formguard_success_status", 200)
             )
         problem = problem_of(attempt, verdict)
         if problem["status"] == status.HTTP_429_TOO_MANY_REQUESTS:
-            raise FormGuardThrottled(problem)
-        raise FormGuardRefused(problem)
+            return FormGuardThrottled(problem)
+        return FormGuardRefused(problem)
 
 
 def _fresh_time_token(field: serializers.Field) -> str:

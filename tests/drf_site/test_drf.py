@@ -136,3 +136,11 @@ def test_without_the_time_token_the_api_refuses(mailoutbox):
     assert response.status_code == 400
     assert response.json()["code"] == "bad-token"
     assert mailoutbox == []
+
+
+def test_the_browsable_api_page_of_a_closed_form_is_one_refusal():
+    call_command("formguard", "close", "--form", "api-contact")
+    response = api().get(URL, HTTP_ACCEPT="text/html")
+    assert response.status_code == 503
+    incidents.flush_pending()
+    assert sum(Incident.objects.values_list("count", flat=True)) == 1
