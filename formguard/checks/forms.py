@@ -27,7 +27,8 @@ def check_plain_form_views(app_configs: Any = None, **kwargs: Any) -> list:
             f"Guarded form(s) {', '.join(repr(k) for k in plain)} are plain @guard_form views: their forms carry "
             "no formguard field, so no honeypot, no time trap and no captcha widget, whatever the policy says.",
             hint="Give the form FormGuardFormMixin and write @guard_form(key, form_errors=True), or use "
-            "GuardedFormMixin on a FormView. A view that renders no form of its own (an API, a view you cannot "
+            "GuardedFormMixin on a FormView; a JSON endpoint whose page renders the field (fetch.js): "
+            "@guard_form(key, traps=True). A view that renders no form of its own (an API, a view you cannot "
             "edit) keeps the other checks: silence this with SILENCED_SYSTEM_CHECKS = ['formguard.W011'].",
             id="formguard.W011",
         )
