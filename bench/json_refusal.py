@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import tempfile
 from collections import Counter
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import BODY, CSRF_SECRET, FIELDS, Wsgi, median, post_environ  # noqa: E402
+from bench._support import BODY, CSRF_SECRET, FIELDS, Wsgi, median, post_environ, setup_django  # noqa: E402
 
 ROUNDS = 10
 WARMUP = 50
@@ -37,14 +36,9 @@ parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.R
 parser.add_argument("--requests", type=int, default=2000, help="timed POSTs per variant (default 2000)")
 ARGS = parser.parse_args()
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+setup_django()
 
 import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import override_settings  # noqa: E402
