@@ -41,6 +41,16 @@ BANNED_ADDRESSES = [f"114.114.{i // 250}.{i % 250 + 1}" for i in range(500)]
 BANNED_ONE = ["114.200.0.9"]
 
 
+def setup_django() -> None:
+    """Django on the bench's settings (bench/settings.py), DEBUG off, mail kept in memory."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "0")
+    os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    import django
+
+    django.setup()
+
+
 class Wsgi:
     """POSTs straight into Django's WSGI handler, one environ per request."""
 

@@ -22,7 +22,6 @@ average (the counter is drawn uniformly from 1..difficulty) of ``COST`` iteratio
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,23 +29,18 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import FIELDS, Wsgi, median  # noqa: E402
+from bench._support import FIELDS, Wsgi, median, setup_django  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--requests", type=int, default=400, help="timed POSTs per variant (default 400)")
 ARGS = parser.parse_args()
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-
-import django  # noqa: E402
-
-django.setup()
+setup_django()
 
 import logging  # noqa: E402
 
 import altcha  # noqa: E402
+import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._support import CSRF_SECRET, Wsgi, goal_mark, median  # noqa: E402
+from bench._support import CSRF_SECRET, Wsgi, goal_mark, median, setup_django  # noqa: E402
 
 GOAL = 1.10
 ROUNDS = 10
@@ -68,14 +67,9 @@ parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.R
 parser.add_argument("--requests", type=int, default=2000, help="timed POSTs per variant (default 2000)")
 ARGS = parser.parse_args()
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-os.environ.setdefault("DJANGO_DEBUG", "0")
-os.environ.setdefault("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+setup_django()
 
 import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.core import mail  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -25,6 +25,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from .conf import conf
 from .ip import IPAddress, IPNetwork, bucket_key
 from .policy_values import Closure, PolicyValues
+from .submitted import submitted
 
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 
@@ -91,9 +92,10 @@ class Attempt:
 
     @property
     def submitted(self) -> Mapping[str, str]:
-        """The POST's fields. A body Django cannot read (too big, too many
-        fields, broken multipart) raises here as it would in the view: 400."""
-        return self.request.POST
+        """The POST's fields, from a form or a JSON body (``formguard.submitted``).
+        A body Django cannot read (too big, too many fields, broken multipart,
+        malformed JSON) raises here as it would in the view: 400."""
+        return submitted(self.request)
 
     @property
     def wants_captcha(self) -> bool:

@@ -24,6 +24,7 @@ from django.http import HttpRequest
 
 from .conf import conf
 from .store import StoreUnavailable, get_store
+from .submitted import submitted
 
 FIELD = "formguard-verified"
 _SALT = "formguard.confirm.verified"
@@ -46,7 +47,7 @@ def issue(request: HttpRequest, field_names: Iterable[str]) -> str:
     from .forms import FIELD_NAME
 
     names = sorted(n for n in field_names if n not in (FIELD_NAME, FIELD))
-    body = {"f": attempt.form_key, "n": names, "h": _digest(attempt.form_key, request.POST, names)}
+    body = {"f": attempt.form_key, "n": names, "h": _digest(attempt.form_key, submitted(request), names)}
     body["j"] = secrets.token_hex(8)  # two confirmations of one text are two messages
     return signing.dumps(body, salt=_SALT, compress=True)
 
@@ -56,13 +57,14 @@ def redeem(request: HttpRequest, form_key: str) -> bool:
     # A body Django cannot read (too big, broken multipart) raises here, and
     # Django answers 400 as it would in the view; swallowing it would leave
     # request.POST empty for every later reader.
-    token = request.POST.get(FIELD, "")
+    fields = submitted(request)
+    token = fields.get(FIELD, "")
     if not token or len(token) > 2048:
         return False
     try:
         body = signing.loads(token, salt=_SALT, max_age=conf.VERIFIED_MAX_AGE)
         names = [str(n) for n in body["n"]]
-        if body["f"] != form_key or body["h"] != _digest(form_key, request.POST, names):
+        if body["f"] != form_key or body["h"] != _digest(form_key, fields, names):
             return False
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return False

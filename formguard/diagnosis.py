@@ -20,7 +20,7 @@ from .attempt import Attempt, Verdict
 from .conf import conf
 from .durations import format_duration
 from .ip import IPAddress, bucket_key, is_trusted_proxy, parse_ip, peer_ip, resolve_client_ip
-from .marks import discover_form_views, shows_form_errors
+from .marks import carries_traps, discover_form_views
 from .models import FormPolicy, Reason, TrapAction
 from .pipeline import check_allowlist, check_blacklist, check_closed, check_country, run_checks
 from .policies import Policy, get_policy
@@ -155,7 +155,7 @@ def _outcomes(request: HttpRequest, address: IPAddress) -> list[dict[str, Any]]:
     methods = {"GET": _("opening the form"), "POST": _("sending it")}
     for form_key in keys:
         policy = get_policy(form_key)
-        plain = form_key in views and not shows_form_errors(views[form_key])
+        plain = form_key in views and not carries_traps(views[form_key])
         parts = []
         for method in ("GET", "POST"):
             probe = copy.copy(request)

@@ -18,7 +18,7 @@ from . import captcha, confirm, geo, ratelimits, rules, traps
 from .attempt import Attempt
 from .content import ContentRules, Visitor, recipient_key
 from .ip import network_text
-from .marks import shows_form_errors
+from .marks import carries_traps
 from .policies import Policy
 from .policy_values import PolicyValues
 from .store import StoreUnavailable
@@ -75,7 +75,7 @@ def findings(attempt: Attempt) -> list[traps.Finding]:
     """What the bot traps and content rules found in this submission (CPU only, no I/O)."""
     policy, post = attempt.policy, attempt.submitted
     found: list[traps.Finding | None] = []
-    if attempt.view is not None and shows_form_errors(attempt.view):
+    if attempt.view is not None and carries_traps(attempt.view):
         # Only forms that render formguard's field carry the traps.
         found += [
             traps.check_honeypot(policy.honeypot_action, post),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import captcha, salesnotice, traps
+from .submitted import submitted
 
 FIELD_NAME = "formguard"
 
@@ -29,7 +30,7 @@ def _time_token(request: HttpRequest, form_key: str, longest: int, now: float) -
     """The token to render: the visitor's own again when the form comes back
     with an error (the time they started stays theirs), else a fresh one."""
     if request.method == "POST":
-        posted = request.POST.get(traps.TIME_FIELD, "")
+        posted = submitted(request).get(traps.TIME_FIELD, "")
         age = traps.token_age(form_key, posted, now)
         if age is not None and 0 <= age <= longest:
             return posted

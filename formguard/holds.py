@@ -53,7 +53,7 @@ def _within_bound(attempt: Attempt) -> bool:
 
 
 def _fill_seconds(attempt: Attempt) -> float | None:
-    age = token_age(attempt.form_key, attempt.request.POST.get(TIME_FIELD, ""), attempt.now.timestamp())
+    age = token_age(attempt.form_key, attempt.submitted.get(TIME_FIELD, ""), attempt.now.timestamp())
     return round(age, 1) if age is not None else None
 
 

@@ -16,6 +16,10 @@ FORM_ERRORS_ATTRIBUTE = "formguard_form_errors"
 SUCCESS_URL_ATTRIBUTE = "formguard_success_url"
 FAKES_SUCCESS_ATTRIBUTE = "formguard_fakes_success"
 RELEASE_ATTRIBUTE = "formguard_release"
+JSON_SUCCESS_ATTRIBUTE = "formguard_json_success"
+TRAPS_ATTRIBUTE = "formguard_traps"
+# What a fake success (or a hold) answers a JSON request to a view without ``json_success``.
+DEFAULT_JSON_SUCCESS = {"ok": True}
 # How a held submission of the view is delivered when the owner releases it:
 # its POST run through the view again, or handed to ``submission_released``'s
 # receivers (docs/review.md).
@@ -26,7 +30,13 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., Any])
 
 
 def guard_form(
-    form_key: str, *, form_errors: bool = False, success_url: Any = None, release: str = RELEASE_BY_REPLAY
+    form_key: str,
+    *,
+    form_errors: bool = False,
+    success_url: Any = None,
+    release: str = RELEASE_BY_REPLAY,
+    json_success: Any = None,
+    traps: bool | None = None,
 ) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a view (function, async function or ``as_view()``) as a guarded form.
 
@@ -52,6 +62,18 @@ def guard_form(
     again when the owner releases it (the view cannot take the same POST
     twice); the receivers of ``formguard.signals.submission_released`` get it
     with ``response=None`` and deliver it.
+
+    ``json_success``: what the view answers a JSON request it accepted (a dict
+    or list, answered with status 200, or a callable taking the request and
+    returning the response), so that a fake success or a hold answers a
+    JSON request the same (docs/json.md); a held submission of the view is
+    released as a JSON body too. Without it, a JSON request's fake success is
+    ``{"ok": true}``.
+
+    ``traps``: whether the view's POSTs carry formguard's bot traps (the
+    honeypot and the time token), so that they are checked; by default when
+    ``form_errors`` (the view renders formguard's field). ``traps=True`` for
+    an endpoint whose page renders the field elsewhere (a ``fetch()`` form).
     """
     if release not in (RELEASE_BY_REPLAY, RELEASE_BY_SIGNAL):
         raise ValueError("guard_form(release=...) is 'replay' or 'signal'.")
@@ -63,6 +85,8 @@ def guard_form(
         setattr(view, FORM_ERRORS_ATTRIBUTE, form_errors)
         setattr(view, SUCCESS_URL_ATTRIBUTE, success_url)
         setattr(view, RELEASE_ATTRIBUTE, release)
+        setattr(view, JSON_SUCCESS_ATTRIBUTE, json_success)
+        setattr(view, TRAPS_ATTRIBUTE, form_errors if traps is None else traps)
         return view
 
     return mark
@@ -76,6 +100,11 @@ def shows_form_errors(view: Callable[..., Any]) -> bool:
     return bool(getattr(view, FORM_ERRORS_ATTRIBUTE, False))
 
 
+def carries_traps(view: Callable[..., Any]) -> bool:
+    """Whether the view's POSTs carry formguard's traps (``guard_form(traps=...)``)."""
+    return bool(getattr(view, TRAPS_ATTRIBUTE, shows_form_errors(view)))
+
+
 def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
     """Whether the view answers a fake success itself (``GuardedFormMixin`` on a form view)."""
     return bool(getattr(view, FAKES_SUCCESS_ATTRIBUTE, False))
@@ -83,6 +112,11 @@ def fakes_success_itself(view: Callable[..., Any] | None) -> bool:
 
 def release_mode_of(view: Callable[..., Any] | None) -> str:
     return getattr(view, RELEASE_ATTRIBUTE, RELEASE_BY_REPLAY)
+
+
+def json_success_of(view: Callable[..., Any] | None) -> Any:
+    """The view's ``json_success`` (None: the view did not say; ``DEFAULT_JSON_SUCCESS`` applies)."""
+    return getattr(view, JSON_SUCCESS_ATTRIBUTE, None)
 
 
 def success_url_of(view: Callable[..., Any] | None) -> str | None:

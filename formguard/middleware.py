@@ -31,7 +31,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy
 
-from . import captcha
+from . import captcha, problems
 from .attempt import Verdict
 from .captcha.altcha import is_challenge_request
 from .conf import conf
@@ -40,6 +40,7 @@ from .models import Reason
 from .pipeline import evaluate
 from .refusal import fake_success, render_refusal, respond
 from .store import StoreUnavailable, get_store
+from .submitted import BadBody
 
 logger = logging.getLogger("formguard.middleware")
 
@@ -153,7 +154,13 @@ class FormGuardMiddleware(MiddlewareMixin):
     def _decide(self, request: HttpRequest, view_func: Callable[..., Any]) -> HttpResponse | None:
         form_key = form_key_of(view_func)
         assert form_key is not None
-        attempt, verdict = evaluate(request, form_key, view=view_func)
+        try:
+            attempt, verdict = evaluate(request, form_key, view=view_func)
+        except BadBody as error:
+            # A JSON body that is not an object of fields, met by the first
+            # step that reads a field (a closed form refuses it first, as it
+            # does a form body too big to read): a 400 problem, not a 500.
+            return problems.bad_body(error)
         # formguard's form field reads these: whether to show the captcha,
         # and the error to show.
         request.formguard = verdict

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -19,49 +19,17 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from . import contacts, durations, facts, holds, incidents, policies, replyhints, rules, signals
+from . import contacts, durations, facts, holds, incidents, policies, problems, replyhints, rules, signals
 from .attempt import Attempt, Verdict
 from .conf import conf
 from .forms import known_fields, label_for
-from .marks import success_url_of
+from .marks import DEFAULT_JSON_SUCCESS, json_success_of, success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
+from .problems import NEVER_CACHE
 from .store import StoreUnavailable, get_store
-from .traps import TIME_FIELD
+from .typed import submitted_fields
 
 logger = logging.getLogger("formguard.security")
-
-# Fields never copied into an incident sample or echoed back.
-SECRET_FIELD_MARKERS = ("password", "passwd", "secret", "token", "csrf", "captcha", "altcha", "verified", "card", "cvc")
-MAX_SAMPLE_FIELDS = 20
-
-
-def _is_secret_field(name: str) -> bool:
-    if name == TIME_FIELD:
-        return True
-    lowered = name.lower()
-    return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
-
-
-def submitted_fields(
-    request: HttpRequest, max_chars: int = 5000, max_fields: int = MAX_SAMPLE_FIELDS
-) -> list[tuple[str, str]]:
-    """What the visitor typed, minus secrets and tokens, each value truncated.
-
-    Reading ``request.POST`` of a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``
-    raises; that body is simply not sampled.
-    """
-    if request.method != "POST":
-        return []
-    try:
-        items = list(request.POST.items())
-    except Exception:  # RequestDataTooBig, TooManyFieldsSent, a broken multipart body
-        return []
-    fields = []
-    for name, value in items[:max_fields]:
-        if _is_secret_field(name) or not value:
-            continue
-        fields.append((name[:100], value[:max_chars]))
-    return fields
 
 
 def _event(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> incidents.Event:
@@ -137,8 +105,14 @@ def fake_success(attempt: Attempt) -> HttpResponse:
     context processor is installed), so the thanks page is the same.
     """
     request = attempt.request
+    if problems.wants_json(request):
+        # A script reads what the endpoint answers, not a redirect (``guard_form(json_success=...)``).
+        answer = json_success_of(attempt.view)
+        if callable(answer):
+            return answer(request)
+        return JsonResponse(DEFAULT_JSON_SUCCESS if answer is None else answer, safe=False)
     if replyhints.shown_after_the_form():
-        address = request.POST.get(attempt.policy.email_field, "") or ""
+        address = attempt.submitted.get(attempt.policy.email_field, "") or ""
         replyhints.remember(request, replyhints.hint_for(address))
     return HttpResponseRedirect(success_url_of(attempt.view) or request.path)
 
@@ -162,8 +136,6 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
 # Where the typed text goes in a page: put in per request, since only it
 # differs between the requests of a flood.
 SUBMITTED_MARKER = "<!--formguard:submitted-->"
-# Pages are never cached by browsers or proxies.
-NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
@@ -222,12 +194,10 @@ def _ban_length(attempt: Attempt, verdict: Verdict) -> str:
     not the second: the page says "about N hours/days", rounded up, which a
     bot gains nothing from that its ban's length did not already tell it.
     """
-    if verdict.reason not in (Reason.BLACKLISTED, Reason.AUTO_BANNED):
-        return ""
-    match = rules.get_index().first(attempt.ip, "block", attempt.now)
-    if match is None or match.expires_at is None:
-        return ""
-    return durations.about((match.expires_at - attempt.now).total_seconds())
+    if verdict.reason == Reason.BURST:
+        return ""  # the page of the POST that earned the ban says nothing of its length
+    seconds = problems.ban_seconds(attempt, verdict)
+    return durations.about(seconds) if seconds is not None else ""
 
 
 # A flood is refused thousands of times with the same page, so each page is
@@ -250,11 +220,25 @@ def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
     return page
 
 
+def problem_of(attempt: Attempt, verdict: Verdict) -> dict[str, Any]:
+    """The refusal as RFC 9457 problem details (``problems``), with the page's contacts and the typed text."""
+    country = verdict.detail.get("country", "") or facts.country(attempt)
+    return problems.problem_data(
+        verdict,
+        400 if verdict.form_error else verdict.status,
+        retry_after=verdict.retry_after or problems.ban_retry_after(attempt, verdict),
+        contacts=contacts.for_visitor(attempt.request, country),
+        fields=submitted_fields(attempt.request),
+    )
+
+
 def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
-    """The refusal page. Its templates get no ``request`` and no context processors:
-    the page is rendered once and reused, only the typed text (``submitted_html``)
-    is put in per request."""
+    """The refusal page (or problem, for a request that asks for JSON). Its templates get no
+    ``request`` and no context processors: the page is rendered once and reused, only the
+    typed text (``submitted_html``) is put in per request."""
     request = attempt.request
+    if problems.wants_json(request):
+        return problems.problem_response(problem_of(attempt, verdict))
     status = verdict.status
     if verdict.form_error:
         # The view will not show the error in its form: refuse the POST
@@ -341,12 +325,24 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
     visitor gets the form back with an error and everything typed. Any other
     view gets formguard's own page, with the typed text to copy.
     """
+    if not carry_out(attempt, verdict) or verdict.fake_success:
+        # A fake success is answered where the real success is (the view, or
+        # the middleware in the view's place: fake_success()), after the site's CSRF check.
+        return None
+    if verdict.form_error and view_shows_form_errors and not problems.wants_json(attempt.request):
+        # (A JSON request gets the problem instead: the view would answer its HTML form.)
+        return None
+    return render_refusal(attempt, verdict)
+
+
+def carry_out(attempt: Attempt, verdict: Verdict) -> bool:
+    """Record the verdict and carry it out (ban, closure, hold); whether it refuses."""
     for would_be in verdict.monitored:
         _notify(attempt, would_be, monitor_only=True)
     for noted in verdict.noted:
         _notify(attempt, noted, monitor_only=False)
     if verdict.allowed:
-        return None
+        return False
     if verdict.ban is not None:
         _carry_out_ban(attempt, verdict)
     if verdict.close_until is not None:
@@ -355,10 +351,4 @@ def respond(attempt: Attempt, verdict: Verdict, *, view_shows_form_errors: bool 
     if verdict.held:
         # Kept for the owner (the review inbox); the visitor gets the fake success below.
         holds.keep(attempt, verdict, submitted_fields(attempt.request, holds.MAX_CHARS, holds.MAX_FIELDS))
-    if verdict.fake_success:
-        # Answered where the real success is (the view, or the middleware in
-        # the view's place: fake_success()), after the site's CSRF check.
-        return None
-    if verdict.form_error and view_shows_form_errors:
-        return None
-    return render_refusal(attempt, verdict)
+    return True

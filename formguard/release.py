@@ -21,6 +21,7 @@ view puts it back to held and says so.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from . import signals
-from .marks import RELEASE_BY_SIGNAL, form_key_of, release_mode_of
+from .marks import RELEASE_BY_SIGNAL, form_key_of, json_success_of, release_mode_of
 from .models import Submission, SubmissionStatus
 from .store import StoreUnavailable, get_store
 
@@ -90,14 +91,32 @@ class Outcome:
     message: str
 
 
+def _body_for(submission: Submission) -> tuple[bytes, str]:
+    """The stored fields as the view reads them: a JSON object for a view that
+    answers JSON (``guard_form(json_success=...)``), else form-encoded."""
+    try:
+        view = resolve(submission.path).func
+    except Resolver404:
+        view = None
+    if json_success_of(view) is not None:
+        grouped: dict[str, list[str]] = {}
+        for name, value in submission.fields:
+            grouped.setdefault(name, []).append(value)
+        fields = {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
+        return json.dumps(fields, ensure_ascii=False).encode(), "application/json; charset=utf-8"
+    return urlencode([(name, value) for name, value in submission.fields]).encode(), (
+        "application/x-www-form-urlencoded; charset=utf-8"
+    )
+
+
 def _request_for(submission: Submission, admin_request: HttpRequest) -> WSGIRequest:
-    body = urlencode([(name, value) for name, value in submission.fields]).encode()
+    body, content_type = _body_for(submission)
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": submission.path,
         "SCRIPT_NAME": admin_request.META.get("SCRIPT_NAME", ""),
         "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "SERVER_NAME": admin_request.META.get("SERVER_NAME", "localhost"),
         "SERVER_PORT": admin_request.META.get("SERVER_PORT", "80"),

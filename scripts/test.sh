@@ -44,6 +44,15 @@ echo "== ruff"
 echo "== docs (mkdocs, warnings are errors)"
 "$PY" -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
 
+# The Django REST framework test API runs with settings of its own (rest_framework installed).
+if "$PY" -c "import rest_framework" 2>/dev/null; then
+    echo "== formguard on a Django REST framework API (tests/drf_site)"
+    "$PY" -m pytest --ds tests.drf_site.settings tests/drf_site "$@" || status=$?
+else
+    echo "== DRF tests skipped: djangorestframework is not installed (pip install -r requirements.txt)"
+    [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
+fi
+
 if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" ]; then
     echo "== formguard scale-out and shared-state tests on PostgreSQL + Redis"
     FORMGUARD_REDIS_URL="$FORMGUARD_TEST_REDIS_URL" \

@@ -170,8 +170,9 @@ def _reached_from(graph: dict[str, set[str]], start: str) -> set[str]:
 
 def test_the_attempt_is_the_lowest_module_of_the_pipeline():
     """``Attempt`` and ``Verdict`` import nothing of formguard's above the settings and the
-    client address: what is learnt of an attempt from the state lives above it (``facts``)."""
-    low = {"formguard.conf", "formguard.ip", "formguard.addresses", "formguard.policy_values"}
+    client address (and the request's fields): what is learnt of an attempt from the state lives above it (``facts``)."""
+    # ``submitted`` reads the request's fields (form or JSON body) and imports nothing of formguard's.
+    low = {"formguard.conf", "formguard.ip", "formguard.addresses", "formguard.policy_values", "formguard.submitted"}
     graph = import_graph()
     assert _reached_from(graph, "formguard.attempt") - low == set()
     assert _reached_from(graph, "formguard.policy_values") == set()

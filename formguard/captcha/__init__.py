@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 
 from ..conf import conf
 from ..store import StoreUnavailable, get_store
+from ..submitted import submitted
 from .altcha import Altcha
 from .base import CaptchaProvider, CaptchaResult, fail, precheck_token
 from .hcaptcha import HCaptcha
@@ -109,7 +110,7 @@ def _first_use(provider: CaptchaProvider, token: str) -> bool:
 
 def verify_attempt(attempt: CaptchaAttempt, provider: CaptchaProvider) -> CaptchaResult:
     """Verify the token of ``attempt``'s POST; a token is good once."""
-    token = attempt.request.POST.get(provider.response_field, "")
+    token = submitted(attempt.request).get(provider.response_field, "")
     early = precheck_token(token)
     if early is not None:
         return early

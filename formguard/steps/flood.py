@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import escalation, ratelimits, traps
 from ..attempt import Attempt, Verdict
-from ..marks import shows_form_errors
+from ..marks import carries_traps
 from ..store import StoreUnavailable
 
 
@@ -21,7 +21,7 @@ def could_be_real(attempt: Attempt) -> bool:
     if attempt.csrf_refused:
         return False
     view = attempt.view
-    if view is None or not shows_form_errors(view):
+    if view is None or not carries_traps(view):
         return True  # a form without formguard's field has no time token
     token = attempt.submitted.get(traps.TIME_FIELD, "")
     age = traps.token_age(attempt.form_key, token, attempt.now.timestamp())

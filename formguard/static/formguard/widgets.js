@@ -46,7 +46,8 @@
           submitter = event.submitter || submitter;
         }, true);
         widget.addEventListener("statechange", function (event) {
-          if (!event.detail || event.detail.state !== "error" || form.dataset.fgSentAnyway) {
+          // (A form that formguard.bind() sends from script, fetch.js, sends without the solution itself.)
+          if (!event.detail || event.detail.state !== "error" || form.dataset.fgSentAnyway || form.dataset.fgFetch) {
             return;
           }
           form.dataset.fgSentAnyway = "1";
