@@ -94,11 +94,7 @@ class Outcome:
 def _body_for(submission: Submission) -> tuple[bytes, str]:
     """The stored fields as the view reads them: a JSON object for a view that
     answers JSON (``guard_form(json_success=...)``), else form-encoded."""
-    try:
-        view = resolve(submission.path).func
-    except Resolver404:
-        view = None
-    if json_success_of(view) is not None:
+    if json_success_of(_view_of(submission)) is not None:
         grouped: dict[str, list[str]] = {}
         for name, value in submission.fields:
             grouped.setdefault(name, []).append(value)
