@@ -29,29 +29,24 @@ status=0
 echo "== formguard tests on SQLite + the embedded store"
 "$PY" -m pytest -m "not services" "$@" || status=$?
 
-# The Wagtail test site runs with settings of its own (Wagtail's apps and URLs).
-if "$PY" -c "import wagtail" 2>/dev/null; then
-    echo "== formguard on a Wagtail form page (tests/wagtail_site)"
-    "$PY" -m pytest --ds tests.wagtail_site.settings tests/wagtail_site "$@" || status=$?
-else
-    echo "== Wagtail tests skipped: wagtail is not installed (pip install -r requirements.txt)"
-    [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
-fi
+# The integrations' test sites run with settings of their own (their apps and URLs):
+# a Wagtail form page (tests/wagtail_site) and a Django REST framework API (tests/drf_site).
+for site in wagtail_site:wagtail:Wagtail drf_site:rest_framework:DRF; do
+    IFS=: read -r dir module name <<<"$site"
+    if "$PY" -c "import $module" 2>/dev/null; then
+        echo "== formguard on the $name test site (tests/$dir)"
+        "$PY" -m pytest --ds "tests.$dir.settings" "tests/$dir" "$@" || status=$?
+    else
+        echo "== $name tests skipped: $module is not installed (pip install -r requirements.txt)"
+        [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
+    fi
+done
 
 echo "== ruff"
 "$PY" -m ruff check . && "$PY" -m ruff format --check . || status=1
 
 echo "== docs (mkdocs, warnings are errors)"
 "$PY" -m mkdocs build --strict --quiet --site-dir "$(mktemp -d)" || status=1
-
-# The Django REST framework test API runs with settings of its own (rest_framework installed).
-if "$PY" -c "import rest_framework" 2>/dev/null; then
-    echo "== formguard on a Django REST framework API (tests/drf_site)"
-    "$PY" -m pytest --ds tests.drf_site.settings tests/drf_site "$@" || status=$?
-else
-    echo "== DRF tests skipped: djangorestframework is not installed (pip install -r requirements.txt)"
-    [ "${FORMGUARD_REQUIRE_SERVICES:-0}" = 1 ] && status=1
-fi
 
 if [ -n "${FORMGUARD_TEST_REDIS_URL:-}" ] && [ -n "${FORMGUARD_TEST_PG_PORT:-}" ]; then
     echo "== formguard scale-out and shared-state tests on PostgreSQL + Redis"
