@@ -237,11 +237,22 @@ def test_migrate_lists_every_guarded_form(django_db_setup):
 
     from formguard.decorators import discover_form_keys
 
-    assert discover_form_keys() == ["async", "cbv", "contact", "fn", "pieces", "plain", "quiet", "two-step"]
+    assert discover_form_keys() == [
+        "api-contact",
+        "async",
+        "cbv",
+        "contact",
+        "fn",
+        "pieces",
+        "plain",
+        "quiet",
+        "two-step",
+    ]
     FormPolicy.objects.all().delete()
     call_command("migrate", verbosity=0)
     assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {
         "*",
+        "api-contact",
         "async",
         "cbv",
         "contact",

@@ -90,7 +90,7 @@ def test_owner_closes_the_form_in_the_admin_and_the_visitor_sees_it(live_server,
     page.fill("#id_password", "password")
     page.click("input[type=submit]")
     page.wait_for_url("**/admin/formguard/formpolicy/")
-    row = page.locator("tr", has=page.locator("a", has_text="contact"))
+    row = page.locator("tr", has=page.get_by_role("link", name="contact", exact=True))
     row.locator("input.action-select").check()
     page.select_option("select[name=action]", "close_forms_1h")
     page.click("button[name=index]")

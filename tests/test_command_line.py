@@ -26,7 +26,7 @@ def run(*args):
 
 def test_unknown_form_key_is_refused_with_suggestions(client, capsys):
     client.get("/contact/")
-    with pytest.raises(CommandError, match=r"No form 'contcat' is known\. Did you mean: contact\?"):
+    with pytest.raises(CommandError, match=r"No form 'contcat' is known\. Did you mean: contact, api-contact\?"):
         run("close", "--form", "contcat")
     with pytest.raises(CommandError, match="Known forms: .*contact"):
         run("open", "--form", "zzzzzz")
