@@ -27,8 +27,7 @@ from .marks import DEFAULT_JSON_SUCCESS, json_success_of, success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
 from .problems import NEVER_CACHE
 from .store import StoreUnavailable, get_store
-from .submitted import is_json
-from .typed import submitted_fields
+from .typed import MAX_KEPT, body_key, submitted_fields
 
 logger = logging.getLogger("formguard.security")
 
@@ -213,37 +212,23 @@ def forget_pages() -> None:
     _typed.clear()
 
 
-# The typed-text section, per language, form and body: a flood replays one
-# body (or a few) thousands of times, and the same body shows the same text,
-# so its section is built once, without reading the fields again. Only small
-# form or JSON bodies are kept this way; any other is read each time.
+# The typed-text section, per language, form and body (``typed.body_key``):
+# a flood replays one body thousands of times, and the same body shows the
+# same text, so its section is built once. Any other body is read each time.
 _typed: dict[tuple[str | None, str, str, bytes], str] = {}
-# At most 256 bodies of 8 KB: 2 MB a process.
-MAX_TYPED = 256
-MAX_TYPED_BODY = 8 * 1024
 
 
 def typed_section(request: HttpRequest, form_key: str) -> str:
     """``submitted_html()`` of what ``request`` carries ("" for a GET or a body without text)."""
     if request.method != "POST":
         return ""
-    key = None
-    content_type = (request.content_type or "").lower()
-    if content_type == "application/x-www-form-urlencoded" or is_json(request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = MAX_TYPED_BODY + 1
-        if length <= MAX_TYPED_BODY:
-            try:
-                key = (get_language(), form_key, content_type, request.body)
-            except Exception:  # noqa: BLE001 (a body Django cannot read: submitted_fields() says [])
-                key = None
+    body = body_key(request)
+    key = None if body is None else (get_language(), form_key, *body)
     section = _typed.get(key) if key is not None else None
     if section is None:
         section = submitted_html(submitted_fields(request), form_key)
         if key is not None:
-            if len(_typed) >= MAX_TYPED:
+            if len(_typed) >= MAX_KEPT:
                 _typed.clear()
             _typed[key] = section
     return section
