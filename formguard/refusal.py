@@ -8,6 +8,8 @@ are recorded here too, and nothing else happens to them.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -234,13 +236,25 @@ def typed_section(request: HttpRequest, form_key: str) -> str:
     return section
 
 
-def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
+def _page(template: str, key: tuple[Any, ...], context: Callable[[], dict[str, Any]]) -> str:
     page = _pages.get(key)
     if page is None:
         if len(_pages) >= MAX_PAGES:
             _pages.clear()
-        page = _pages[key] = render_to_string(template, context)
+        page = _pages[key] = render_to_string(template, context())
     return page
+
+
+_expires: tuple[int, str] = (0, "")
+
+
+def _now_http_date() -> str:
+    """``http_date()`` of now, formatted once per second (the header's resolution)."""
+    global _expires
+    second = int(time.time())
+    if _expires[0] != second:
+        _expires = (second, http_date(second))
+    return _expires[1]
 
 
 def problem_of(attempt: Attempt, verdict: Verdict) -> dict[str, Any]:
@@ -303,7 +317,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         ban_length,
         script,
     )
-    context: dict[str, Any] = {
+    context: Callable[[], dict[str, Any]] = lambda: {  # noqa: E731 (built only when the page is not kept)
         "verdict": verdict,
         "status": status,
         "reason": verdict.reason,
@@ -332,7 +346,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     # What add_never_cache_headers() sets, without parsing headers that a
     # new response does not have.
     response["Cache-Control"] = NEVER_CACHE
-    response["Expires"] = http_date()
+    response["Expires"] = _now_http_date()
     # formguard logs refusals itself, aggregated (incidents.py). Without this
     # Django logs every refused request of a flood to django.request, at
     # ERROR for a 503, which mails ADMINS once per request.
