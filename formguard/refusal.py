@@ -8,17 +8,15 @@ are recorded here too, and nothing else happens to them.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.http import http_date
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from . import contacts, durations, facts, holds, incidents, policies, problems, replyhints, rules, signals
@@ -138,6 +136,16 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
 # Where the typed text goes in a page: put in per request, since only it
 # differs between the requests of a flood.
 SUBMITTED_MARKER = "<!--formguard:submitted-->"
+# Where "try again in about N minutes" goes (formguard's own 429 page,
+# ``{{ retry_text }}``): N differs per address and minute, the page does not.
+RETRY_MARKER = "<!--formguard:retry-->"
+OWN_REFUSED_TEMPLATE = "formguard/refused.html"
+
+
+def retry_text(minutes: int) -> str:
+    return ngettext(
+        "Please try again in about %(minutes)s minute.", "Please try again in about %(minutes)s minutes.", minutes
+    ) % {"minutes": minutes}
 
 
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
@@ -245,18 +253,6 @@ def _page(template: str, key: tuple[Any, ...], context: Callable[[], dict[str, A
     return page
 
 
-_expires: tuple[int, str] = (0, "")
-
-
-def _now_http_date() -> str:
-    """``http_date()`` of now, formatted once per second (the header's resolution)."""
-    global _expires
-    second = int(time.time())
-    if _expires[0] != second:
-        _expires = (second, http_date(second))
-    return _expires[1]
-
-
 def problem_of(attempt: Attempt, verdict: Verdict) -> dict[str, Any]:
     """The refusal as RFC 9457 problem details (``problems``), with the page's contacts and the typed text."""
     country = verdict.detail.get("country", "") or facts.country(attempt)
@@ -305,7 +301,8 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         verdict.reason,
         attempt.form_key,
         bool(verdict.retry_after),
-        retry_minutes,
+        # (formguard's own page says the minutes through RETRY_MARKER; a site's may use the number.)
+        None if template == OWN_REFUSED_TEMPLATE else retry_minutes,
         closed_message,
         closure.until if closure else None,
         # The reopening time is shown in the active time zone.
@@ -324,6 +321,7 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         "form_key": attempt.form_key,
         "retry_after": verdict.retry_after,
         "retry_minutes": retry_minutes,
+        "retry_text": mark_safe(RETRY_MARKER),  # noqa: S308 (a constant)
         "closure": closure,
         "closed_message": closed_message,
         "submitted_html": mark_safe(SUBMITTED_MARKER),  # noqa: S308 (a constant)
@@ -340,13 +338,15 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     # losing it. A GET has nothing to keep.
     if SUBMITTED_MARKER in page:  # (a site's own template may leave the text out: nothing to read then)
         page = page.replace(SUBMITTED_MARKER, typed_section(request, attempt.form_key))
+    if RETRY_MARKER in page:
+        page = page.replace(RETRY_MARKER, conditional_escape(retry_text(retry_minutes)))
     response = HttpResponse(page, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
     # What add_never_cache_headers() sets, without parsing headers that a
     # new response does not have.
     response["Cache-Control"] = NEVER_CACHE
-    response["Expires"] = _now_http_date()
+    response["Expires"] = problems.now_http_date()
     # formguard logs refusals itself, aggregated (incidents.py). Without this
     # Django logs every refused request of a flood to django.request, at
     # ERROR for a 503, which mails ADMINS once per request.
