@@ -73,6 +73,13 @@ _PREFIX = struct.Struct("<4sBI")
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 
+# Each feature's bucket, per number of buckets: most n-grams of a language recur
+# from message to message, and a lookup is cheaper than encoding and hashing
+# (bounded: a flood of random text is forgotten, then learnt again).
+_bucket_of: dict[int, dict[str, int]] = {}
+MAX_KNOWN_NAMES = 200_000
+
+
 class NaiveBayes:
     """Counts per class and hashed feature; ``scores()`` turns them into probabilities."""
 
@@ -101,9 +108,14 @@ class NaiveBayes:
         """The sample's features as bucket → count."""
         hashed: Counter[int] = Counter()
         get, buckets, crc32 = hashed.get, self.buckets, zlib.crc32
+        known = _bucket_of.setdefault(buckets, {})
+        if len(known) > MAX_KNOWN_NAMES:
+            known.clear()
         for name, count in features(sample).items():
+            bucket = known.get(name)
+            if bucket is None:
+                bucket = known[name] = crc32(name.encode("utf-8", "surrogatepass")) % buckets
             # (get, not +=: a Counter's missing key goes through __missing__, in Python.)
-            bucket = crc32(name.encode("utf-8", "surrogatepass")) % buckets
             hashed[bucket] = get(bucket, 0) + count
         return hashed
 
