@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="profiled requests per path (default 2000)")
     parser.add_argument("--top", type=int, default=15, help="lines per list (default 15)")
     parser.add_argument("--only", default="", help="only paths whose name matches this regex")
+    parser.add_argument("--dump", default="", help="also write each path's stats to DIR/<n>.prof (pstats, for callers)")
     args = parser.parse_args()
 
     lean.boot(None)
@@ -127,6 +128,9 @@ def main() -> None:
                     statuses[status] = statuses.get(status, 0) + 1
                 profiler.disable()
             stats = pstats.Stats(profiler)
+            if args.dump:
+                Path(args.dump).mkdir(parents=True, exist_ok=True)
+                stats.dump_stats(str(Path(args.dump) / f"{PATHS.index(name)}.prof"))
             print(f"\n== {name} [{variant.store.label}], {variant.path}, statuses {statuses}")
             print(
                 f"   without the profiler: {unprofiled:.0f} µs median; lean view POST {lean_us:.0f} µs, "

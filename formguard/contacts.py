@@ -12,6 +12,7 @@ contacts appear (the hidden form's page, refusal pages, the China reply hint).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -90,6 +91,7 @@ ACCEPT_LANGUAGE_ENTRY_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=256)
 def preferred_language(header: str) -> str:
     """The language range a visitor ranks first in ``Accept-Language`` (RFC 9110), or "".
 
@@ -197,11 +199,19 @@ def for_visitor(request: HttpRequest, country: str) -> list[dict[str, str]]:
     Plain dicts of strings (a refusal page keys its cached rendering by them),
     for ``formguard/includes/contacts.html``.
     """
+    variant = chinese_variant(request)
+    # Per country, variant and language, until the contacts change: a flood's
+    # refusals ask the same few thousands of times.
+    return generations.cached_rows(
+        f"contacts:{country}:{variant}:{get_language()}", lambda: _for(country, variant), generation="contacts"
+    )
+
+
+def _for(country: str, variant: str) -> list[dict[str, str]]:
     rows = _all_rows()
     chosen = [r for r in rows if r["country"] == country] or [r for r in rows if not r["country"]]
     order = CHINESE_ORDER if country in CHINESE_COUNTRIES else OTHER_ORDER
     chosen = sorted(chosen, key=lambda r: (r["order"], order.index(r["kind"]) if r["kind"] in order else 99, r["pk"]))
-    variant = chinese_variant(request)
     if variant:
         with override(variant):
             return [_channel(r, True) for r in chosen]

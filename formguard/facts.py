@@ -57,6 +57,18 @@ def rule_index(attempt: Attempt) -> rules.RuleIndex:
 
 
 @_once
+def rule_matches(attempt: Attempt) -> list[rules.Match]:
+    """Every active rule over the client, narrowest first: the allowlist and the blacklist
+    both read it, from one walk of the index."""
+    return rule_index(attempt).matches(attempt.ip, attempt.now)
+
+
+def first_rule(attempt: Attempt, kind: str) -> rules.Match | None:
+    """``RuleIndex.first()`` of the client, from ``rule_matches``."""
+    return next((match for match in rule_matches(attempt) if match.kind == kind), None)
+
+
+@_once
 def country(attempt: Attempt) -> str:
     return geo.country_of(attempt.ip)
 

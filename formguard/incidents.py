@@ -72,12 +72,18 @@ ORPHAN_AGE = 60.0
 
 
 _next_flush = 0.0
+# Keys whose row this process has written: a flush settles a tally away, and
+# the next refusal under the same key starts a new one (count 1), whose detail
+# nobody needs, since the row exists. (Bounded: keys name their window.)
+_in_database: set[str] = set()
+MAX_IN_DATABASE = 50_000
 
 
 def forget() -> None:
     """Let this process flush on its next refusal, and drop unsure tallies (tests)."""
     global _next_flush
     _next_flush = 0.0
+    _in_database.clear()
     with _unsure_lock:
         _unsure.clear()
 
@@ -101,7 +107,7 @@ def record(key: str, describe: Callable[[], Event], now: datetime) -> None:
     except StoreUnavailable:
         _record_without_store(key, describe, now)
         return
-    if count == 1:
+    if count == 1 and key not in _in_database:
         # Counted already: without its detail the row is made from the key.
         with contextlib.suppress(StoreUnavailable):
             store.annotate(key, to_detail(row_values(describe(), now)))
@@ -261,6 +267,9 @@ def _flush_batch(items: list[Pending]) -> int:
     amounts = {item.key: item.count for item in ready}
     if amounts:
         store.settle(amounts)
+        if len(_in_database) > MAX_IN_DATABASE:
+            _in_database.clear()
+        _in_database.update(amounts)
     return sum(amounts.values())
 
 

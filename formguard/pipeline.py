@@ -157,6 +157,8 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
             noted.append(verdict)
             continue
         if verdict.allowed:
+            if not monitored and not noted and not verdict.monitored and not verdict.noted:
+                return verdict  # (nothing to add: no copy)
             return replace(verdict, monitored=tuple(monitored), noted=tuple(noted))
         if verdict.held and attempt.csrf_refused:
             # A hold answers the thanks page, which only a POST Django's CSRF
@@ -169,6 +171,8 @@ def run_checks(attempt: Attempt, checks: tuple[Check, ...] = CHECKS) -> Verdict:
         if policy.monitor_only:
             monitored.append(replace(verdict, noted=()))
             continue
+        if not noted and not verdict.noted:
+            return verdict
         return replace(verdict, noted=tuple(noted))
     return Verdict.allow("", monitored=tuple(monitored), noted=tuple(noted))
 

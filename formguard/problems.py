@@ -24,12 +24,14 @@ pages); only ``fields`` is added per request.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import http_date
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -44,6 +46,20 @@ JSON_TYPES = ("application/json", CONTENT_TYPE)
 # Refusals are never cached by browsers or proxies.
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 _OFFERED = ["text/html", *JSON_TYPES]
+
+
+_expires: tuple[int, str] = (0, "")
+
+
+def now_http_date() -> str:
+    """``http_date()`` of now, formatted once per second (the header's resolution)."""
+    global _expires
+    second = int(time.time())
+    if _expires[0] != second:
+        _expires = (second, http_date(second))
+    return _expires[1]
+
+
 # What an unreadable JSON body gets (``submitted.BadBody.problem``): its code is "bad-request".
 BAD_REQUEST = "bad-request"
 

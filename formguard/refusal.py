@@ -8,15 +8,15 @@ are recorded here too, and nothing else happens to them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.http import http_date
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from . import contacts, durations, facts, holds, incidents, policies, problems, replyhints, rules, signals
@@ -27,7 +27,7 @@ from .marks import DEFAULT_JSON_SUCCESS, json_success_of, success_url_of
 from .models import BURST_REASON, FLOOD_REASON, Reason
 from .problems import NEVER_CACHE
 from .store import StoreUnavailable, get_store
-from .typed import submitted_fields
+from .typed import MAX_KEPT, body_key, submitted_fields
 
 logger = logging.getLogger("formguard.security")
 
@@ -136,6 +136,16 @@ def _notify(attempt: Attempt, verdict: Verdict, monitor_only: bool) -> None:
 # Where the typed text goes in a page: put in per request, since only it
 # differs between the requests of a flood.
 SUBMITTED_MARKER = "<!--formguard:submitted-->"
+# Where "try again in about N minutes" goes (formguard's own 429 page,
+# ``{{ retry_text }}``): N differs per address and minute, the page does not.
+RETRY_MARKER = "<!--formguard:retry-->"
+OWN_REFUSED_TEMPLATE = "formguard/refused.html"
+
+
+def retry_text(minutes: int) -> str:
+    return ngettext(
+        "Please try again in about %(minutes)s minute.", "Please try again in about %(minutes)s minutes.", minutes
+    ) % {"minutes": minutes}
 
 
 def _box(name: str, value: str, known: dict[str, tuple[Any, bool]]) -> SafeString:
@@ -207,16 +217,39 @@ MAX_PAGES = 512
 
 
 def forget_pages() -> None:
-    """Drop the rendered pages (templates or translations changed: tests)."""
+    """Drop the rendered pages and typed-text sections (templates or translations changed: tests)."""
     _pages.clear()
+    _typed.clear()
 
 
-def _page(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> str:
+# The typed-text section, per language, form and body (``typed.body_key``):
+# a flood replays one body thousands of times, and the same body shows the
+# same text, so its section is built once. Any other body is read each time.
+_typed: dict[tuple[str | None, str, str, bytes], str] = {}
+
+
+def typed_section(request: HttpRequest, form_key: str) -> str:
+    """``submitted_html()`` of what ``request`` carries ("" for a GET or a body without text)."""
+    if request.method != "POST":
+        return ""
+    body = body_key(request)
+    key = None if body is None else (get_language(), form_key, *body)
+    section = _typed.get(key) if key is not None else None
+    if section is None:
+        section = submitted_html(submitted_fields(request), form_key)
+        if key is not None:
+            if len(_typed) >= MAX_KEPT:
+                _typed.clear()
+            _typed[key] = section
+    return section
+
+
+def _page(template: str, key: tuple[Any, ...], context: Callable[[], dict[str, Any]]) -> str:
     page = _pages.get(key)
     if page is None:
         if len(_pages) >= MAX_PAGES:
             _pages.clear()
-        page = _pages[key] = render_to_string(template, context)
+        page = _pages[key] = render_to_string(template, context())
     return page
 
 
@@ -268,7 +301,8 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         verdict.reason,
         attempt.form_key,
         bool(verdict.retry_after),
-        retry_minutes,
+        # (formguard's own page says the minutes through RETRY_MARKER; a site's may use the number.)
+        None if template == OWN_REFUSED_TEMPLATE else retry_minutes,
         closed_message,
         closure.until if closure else None,
         # The reopening time is shown in the active time zone.
@@ -280,13 +314,14 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
         ban_length,
         script,
     )
-    context: dict[str, Any] = {
+    context: Callable[[], dict[str, Any]] = lambda: {  # noqa: E731 (built only when the page is not kept)
         "verdict": verdict,
         "status": status,
         "reason": verdict.reason,
         "form_key": attempt.form_key,
         "retry_after": verdict.retry_after,
         "retry_minutes": retry_minutes,
+        "retry_text": mark_safe(RETRY_MARKER),  # noqa: S308 (a constant)
         "closure": closure,
         "closed_message": closed_message,
         "submitted_html": mark_safe(SUBMITTED_MARKER),  # noqa: S308 (a constant)
@@ -301,14 +336,17 @@ def render_refusal(attempt: Attempt, verdict: Verdict) -> HttpResponse:
     # A person whose message was refused (closed, rate-limited, banned by
     # mistake, from another country) can copy it from the page instead of
     # losing it. A GET has nothing to keep.
-    page = page.replace(SUBMITTED_MARKER, submitted_html(submitted_fields(request), attempt.form_key))
+    if SUBMITTED_MARKER in page:  # (a site's own template may leave the text out: nothing to read then)
+        page = page.replace(SUBMITTED_MARKER, typed_section(request, attempt.form_key))
+    if RETRY_MARKER in page:
+        page = page.replace(RETRY_MARKER, conditional_escape(retry_text(retry_minutes)))
     response = HttpResponse(page, status=status)
     if verdict.retry_after:
         response["Retry-After"] = str(verdict.retry_after)
     # What add_never_cache_headers() sets, without parsing headers that a
     # new response does not have.
     response["Cache-Control"] = NEVER_CACHE
-    response["Expires"] = http_date()
+    response["Expires"] = problems.now_http_date()
     # formguard logs refusals itself, aggregated (incidents.py). Without this
     # Django logs every refused request of a flood to django.request, at
     # ERROR for a 503, which mails ADMINS once per request.

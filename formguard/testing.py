@@ -50,7 +50,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test.utils import override_settings
 
-from . import generations, incidents, middleware, problems, refusal, rules
+from . import generations, incidents, middleware, problems, refusal, rules, typed
 from .conf import conf
 from .store import StoreUnavailable, get_store
 
@@ -80,6 +80,7 @@ def reset() -> None:
     generations.forget()
     rules.forget()
     refusal.forget_pages()
+    typed.forget_bodies()
     problems.forget_problems()
     incidents.forget()
     middleware.forget_reports()

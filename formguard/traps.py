@@ -70,15 +70,22 @@ def token_age(form_key: str, token: str, now: float) -> float | None:
     """
     if not token or len(token) > 200:
         return None
-    signer = _signer(form_key)
+    issued = _issued(_signer(form_key), token)
+    return None if issued is None else now - issued
+
+
+@lru_cache(maxsize=256)
+def _issued(signer: signing.TimestampSigner, token: str) -> int | None:
+    # Kept per signer (form and key) and token: one POST asks up to three
+    # times (the flood count, the time trap, the filter's fill time), and a
+    # replayed page sends the same token again and again.
     try:
         # Signer.unsign checks the signature only; TimestampSigner.unsign
         # would hide the time it signed, which the shortest-time check needs.
         value = signing.Signer.unsign(signer, token)
-        issued = signing.b62_decode(value.rsplit(signer.sep, 1)[1])
+        return signing.b62_decode(value.rsplit(signer.sep, 1)[1])
     except (signing.BadSignature, IndexError, ValueError):
         return None
-    return now - issued
 
 
 def check_honeypot(action: str, post: Mapping[str, str]) -> Finding | None:

@@ -73,6 +73,13 @@ _PREFIX = struct.Struct("<4sBI")
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 
+# Each feature's bucket, per number of buckets: most n-grams of a language recur
+# from message to message, and a lookup is cheaper than encoding and hashing
+# (bounded: a flood of random text is forgotten, then learnt again).
+_bucket_of: dict[int, dict[str, int]] = {}
+MAX_KNOWN_NAMES = 200_000
+
+
 class NaiveBayes:
     """Counts per class and hashed feature; ``scores()`` turns them into probabilities."""
 
@@ -90,14 +97,26 @@ class NaiveBayes:
         # Every class's counts added up, kept as they change: the complement of a class
         # and the vocabulary (the buckets in use) are read from it at each score.
         self.all_counts: dict[int, int] = {}
+        # What scoring reads, worked out once per state of the counts (``_weights()``):
+        # a flood is scored against the same counts thousands of times.
+        self._table: dict[int, tuple[float, ...]] | None = None
+        self._priors: tuple[float, ...] = ()
 
     # Learning --------------------------------------------------------------
 
     def hashed(self, sample: Sample) -> Counter[int]:
         """The sample's features as bucket → count."""
         hashed: Counter[int] = Counter()
+        get, buckets, crc32 = hashed.get, self.buckets, zlib.crc32
+        known = _bucket_of.setdefault(buckets, {})
+        if len(known) > MAX_KNOWN_NAMES:
+            known.clear()
         for name, count in features(sample).items():
-            hashed[zlib.crc32(name.encode("utf-8", "surrogatepass")) % self.buckets] += count
+            bucket = known.get(name)
+            if bucket is None:
+                bucket = known[name] = crc32(name.encode("utf-8", "surrogatepass")) % buckets
+            # (get, not +=: a Counter's missing key goes through __missing__, in Python.)
+            hashed[bucket] = get(bucket, 0) + count
         return hashed
 
     def learn(self, sample: Sample, label: str) -> None:
@@ -122,6 +141,7 @@ class NaiveBayes:
         self._add(hashed, label, -1)
 
     def _add(self, hashed: Counter[int], label: str, sign: int) -> None:
+        self._table = None
         for counts in (self.counts[label], self.all_counts):
             for bucket, count in hashed.items():
                 value = counts.get(bucket, 0) + sign * count
@@ -153,32 +173,64 @@ class NaiveBayes:
         """``scores()`` of features already hashed (``hashed()``)."""
         if not any(self.documents.values()):
             return dict.fromkeys(LABELS, 1 / len(LABELS))
-        # A feature no class has seen says nothing about any of them: left out.
-        known = [
-            (bucket, count, self.all_counts[bucket]) for bucket, count in hashed.items() if bucket in self.all_counts
-        ]
-        vocabulary = len(self.all_counts) + 1
-        log_likelihood = {label: self._log_likelihood(label, known, vocabulary) for label in LABELS}
-        scale = max(1, sum(count for _, count, _ in known)) ** SCORE_POWER
+        table, priors = self._weights()
+        # A feature no class has seen says nothing about any of them: left out. Each
+        # label's log-likelihood adds, per known feature, its count times the weight
+        # ``_weights()`` worked out (the same terms, in the same order, as before).
+        spam = sales = customer = 0.0
+        counted = 0
+        get = table.get
+        for bucket, count in hashed.items():
+            weights = get(bucket)
+            if weights is not None:
+                counted += count
+                spam += count * weights[0]
+                sales += count * weights[1]
+                customer += count * weights[2]
+        sums = (spam, sales, customer)  # LABELS' order
+        log_likelihood = {
+            label: -math.inf if prior is None else prior + total * (1 if self.kind == MULTINOMIAL else -1)
+            for label, prior, total in zip(LABELS, priors, sums, strict=True)
+        }
+        scale = max(1, counted) ** SCORE_POWER
         best = max(log_likelihood.values())
-        weights = {label: math.exp((value - best) / scale) for label, value in log_likelihood.items()}
-        total = sum(weights.values())
-        return {label: weights[label] / total for label in LABELS}
+        weights_of = {label: math.exp((value - best) / scale) for label, value in log_likelihood.items()}
+        total = sum(weights_of.values())
+        return {label: weights_of[label] / total for label in LABELS}
 
-    def _log_likelihood(self, label: str, known: list[tuple[int, int, int]], vocabulary: int) -> float:
-        if not self.documents[label]:
-            return -math.inf  # a class with no label is not a candidate
-        alpha, counts, log = self.alpha, self.counts[label], math.log
-        if self.kind == MULTINOMIAL:
-            prior = log(self.documents[label] / sum(self.documents.values()))
-            denominator = log(self.totals[label] + alpha * vocabulary)
-            return prior + sum(count * (log(counts.get(bucket, 0) + alpha) - denominator) for bucket, count, _ in known)
-        # Complement: how unlike the *other* classes the sample is (no prior, as in
-        # Rennie et al.: the complement's counts are what make up for unbalanced classes).
-        denominator = log(sum(self.totals.values()) - self.totals[label] + alpha * vocabulary)
-        return -sum(
-            count * (log(every - counts.get(bucket, 0) + alpha) - denominator) for bucket, count, every in known
-        )
+    def _weights(self) -> tuple[dict[int, tuple[float, ...]], tuple[float | None, ...]]:
+        """Per bucket in use, each label's weight of one occurrence; each label's prior
+        (None for a class with no label: not a candidate). Kept until the counts change.
+
+        Multinomial: log P(feature | label), smoothed, plus the label's prior. Complement
+        (Rennie et al.): how unlike the *other* classes the sample is, no prior (the
+        complement's counts are what make up for unbalanced classes); its sum is negated.
+        """
+        if self._table is not None:
+            return self._table, self._priors
+        alpha, log = self.alpha, math.log
+        vocabulary = len(self.all_counts) + 1
+        documents = sum(self.documents.values())
+        columns, priors = [], []
+        for label in LABELS:
+            counts = self.counts[label]
+            if self.kind == MULTINOMIAL:
+                denominator = log(self.totals[label] + alpha * vocabulary)
+                columns.append([log(counts.get(bucket, 0) + alpha) - denominator for bucket in self.all_counts])
+                prior = log(self.documents[label] / documents) if self.documents[label] else None
+            else:
+                denominator = log(sum(self.totals.values()) - self.totals[label] + alpha * vocabulary)
+                columns.append(
+                    [
+                        log(every - counts.get(bucket, 0) + alpha) - denominator
+                        for bucket, every in self.all_counts.items()
+                    ]
+                )
+                prior = 0.0 if self.documents[label] else None
+            priors.append(prior)
+        self._table = dict(zip(self.all_counts, zip(*columns, strict=True), strict=True))
+        self._priors = tuple(priors)
+        return self._table, self._priors
 
     # Storage ---------------------------------------------------------------
 

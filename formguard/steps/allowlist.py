@@ -8,7 +8,7 @@ from ..models import BlockRule
 
 
 def check_allowlist(attempt: Attempt) -> Verdict | None:
-    match = facts.rule_index(attempt).first(attempt.ip, BlockRule.Kind.ALLOW, attempt.now)
+    match = facts.first_rule(attempt, BlockRule.Kind.ALLOW)
     if match is not None:
         return Verdict.allow("allowlist", rule_id=match.rule_id)
     return None

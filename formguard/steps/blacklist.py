@@ -8,7 +8,7 @@ from ..models import BlockRule, Reason
 
 
 def check_blacklist(attempt: Attempt) -> Verdict | None:
-    match = facts.rule_index(attempt).first(attempt.ip, BlockRule.Kind.BLOCK, attempt.now)
+    match = facts.first_rule(attempt, BlockRule.Kind.BLOCK)
     if match is None:
         return None
     reason = Reason.AUTO_BANNED if match.source == BlockRule.Source.AUTOMATIC else Reason.BLACKLISTED
