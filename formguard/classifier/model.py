@@ -75,9 +75,10 @@ MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 # Each feature's bucket, per number of buckets: most n-grams of a language recur
 # from message to message, and a lookup is cheaper than encoding and hashing
-# (bounded: a flood of random text is forgotten, then learnt again).
+# (bounded, about 8 MB a process at most: a flood of random text is forgotten,
+# then learnt again).
 _bucket_of: dict[int, dict[str, int]] = {}
-MAX_KNOWN_NAMES = 200_000
+MAX_KNOWN_NAMES = 50_000
 
 
 class NaiveBayes:
