@@ -237,31 +237,11 @@ def test_migrate_lists_every_guarded_form(django_db_setup):
 
     from formguard.decorators import discover_form_keys
 
-    assert discover_form_keys() == [
-        "api-contact",
-        "async",
-        "cbv",
-        "contact",
-        "fn",
-        "pieces",
-        "plain",
-        "quiet",
-        "two-step",
-    ]
+    forms = ["api-contact", "async", "cbv", "contact", "fn", "pieces", "plain", "quiet", "two-step"]
+    assert discover_form_keys() == forms
     FormPolicy.objects.all().delete()
     call_command("migrate", verbosity=0)
-    assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {
-        "*",
-        "api-contact",
-        "async",
-        "cbv",
-        "contact",
-        "fn",
-        "pieces",
-        "plain",
-        "quiet",
-        "two-step",
-    }
+    assert set(FormPolicy.objects.values_list("form_key", flat=True)) == {"*", *forms}
 
 
 def test_close_and_reopen_in_one_click_from_the_list_and_the_dashboard(client, admin_client):
