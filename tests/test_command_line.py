@@ -58,7 +58,7 @@ def test_purge_wants_days_shows_what_goes_and_asks(client, capsys, monkeypatch):
 
     run("purge", "--dry-run")  # the default: 90 days
     out = capsys.readouterr().out
-    assert "Older than 90 days" in out and "1 incidents and 2 action log entries" in out
+    assert "Older than 90 days" in out and "incidents 1, action log entries 2" in out
     assert "Nothing was deleted." in out
     assert Incident.objects.count() == 2
 
@@ -75,7 +75,7 @@ def test_purge_wants_days_shows_what_goes_and_asks(client, capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     run("purge", "--older-than", "12w")
     assert list(Incident.objects.values_list("ip", flat=True)) == ["198.51.100.3"]
-    assert "Deleted 1 incidents and 2 action log entries." in capsys.readouterr().out
+    assert "Deleted: incidents 1, action log entries 2." in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "10.0.0.0/7", "2001:db8::/31"])

@@ -98,11 +98,9 @@ class RecordCommands(BaseCommand):
         cutoff = local_time(timezone.now() - age)
         counts = {"age": durations.format_duration(age), "cutoff": cutoff, "incidents": going[0], "actions": going[1]}
         if age:
-            said = _(
-                "Older than %(age)s (before %(cutoff)s): %(incidents)d incidents and %(actions)d action log entries."
-            )
+            said = _("Older than %(age)s (before %(cutoff)s): incidents %(incidents)d, action log entries %(actions)d.")
         else:
-            said = _("Everything up to now (%(cutoff)s): %(incidents)d incidents and %(actions)d action log entries.")
+            said = _("Everything up to now (%(cutoff)s): incidents %(incidents)d, action log entries %(actions)d.")
         self.stdout.write(said % counts)
         self.stdout.write(_("Messages kept past their retention: %(count)d.") % {"count": expired})
         if dry_run or (going == (0, 0) and not expired):
@@ -119,7 +117,7 @@ class RecordCommands(BaseCommand):
         messages = holds.purge_expired()
         self.stdout.write(
             self.style.SUCCESS(
-                _("Deleted %(incidents)d incidents and %(actions)d action log entries.")
+                _("Deleted: incidents %(incidents)d, action log entries %(actions)d.")
                 % {"incidents": removed, "actions": actions}
             )
         )
