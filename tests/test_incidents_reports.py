@@ -321,7 +321,7 @@ def test_purge_removes_what_is_older_and_keeps_the_rest(client, capsys):
     assert Incident.objects.count() == 2
     call_command("formguard", "purge", "--older-than", "90d", "--yes")
     assert list(Incident.objects.values_list("ip", flat=True)) == ["198.51.100.2"]
-    assert "Deleted 1 incidents" in capsys.readouterr().out
+    assert "Deleted: incidents 1," in capsys.readouterr().out
     call_command("formguard", "purge", "--older-than", "1d", "--yes")
     assert not Incident.objects.exists()
 

@@ -122,5 +122,5 @@ class RecordCommands(BaseCommand):
             )
         )
         self.stdout.write(
-            self.style.SUCCESS(_("Deleted %(count)d messages past their retention.") % {"count": messages})
+            self.style.SUCCESS(_("Deleted: messages past their retention %(count)d.") % {"count": messages})
         )
